@@ -1,0 +1,158 @@
+//! Capture files: pcap and pcapng read through libpcap, one frame at a time.
+//!
+//! Frames are numbered from 1 within each file, as Wireshark numbers them, whether or not the
+//! BPF filter keeps them. The filter is compiled by libpcap for the file's link type and applied
+//! to each frame in user space, so the numbering stays true. A read error partway through ends
+//! the file with [`NextFrame::Broken`]; the frames before it stand.
+
+use std::path::Path;
+
+use pcap::{BpfProgram, Capture, Offline, Precision};
+
+use super::{CaptureError, Frame, LinkType, NextFrame, pcap_error_text};
+use crate::time::Timestamp;
+
+/// An open capture file.
+pub struct FileSource {
+    path: String,
+    capture: Capture<Offline>,
+    link_type: LinkType,
+    filter: Option<BpfProgram>,
+    frames_read: u64,
+}
+
+impl FileSource {
+    /// Opens `path` and compiles `filter` (a tcpdump expression) for its link type.
+    pub fn open(path: &Path, filter: Option<&str>) -> Result<FileSource, CaptureError> {
+        let shown = path.display().to_string();
+        check_file(path, &shown)?;
+        let capture = Capture::from_file_with_precision(path, Precision::Nano)
+            .map_err(|err| open_error(&shown, &err))?;
+        let dlt = capture.get_datalink().0;
+        let link_type = LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
+            path: shown.clone(),
+            dlt,
+            name: pcap::Linktype(dlt)
+                .get_name()
+                .unwrap_or_else(|_| "unknown".to_string()),
+        })?;
+        let filter = match filter {
+            Some(expr) => Some(compile_filter(&capture, expr)?),
+            None => None,
+        };
+        Ok(FileSource {
+            path: shown,
+            capture,
+            link_type,
+            filter,
+            frames_read: 0,
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn link_type(&self) -> LinkType {
+        self.link_type
+    }
+
+    /// Reads the next frame.
+    pub fn next_frame(&mut self) -> NextFrame<'_> {
+        let packet = match self.capture.next_packet() {
+            Ok(packet) => packet,
+            Err(pcap::Error::NoMorePackets) => return NextFrame::End,
+            Err(err) => {
+                return NextFrame::Broken(format!(
+                    "{}: the capture is cut off or corrupt after frame {} ({}); the frames before it were analysed",
+                    self.path,
+                    self.frames_read,
+                    pcap_error_text(&err)
+                ));
+            }
+        };
+        self.frames_read += 1;
+        if let Some(program) = &self.filter {
+            if !program.filter(packet.data) {
+                return NextFrame::Filtered;
+            }
+        }
+        // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+        let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
+        NextFrame::Frame(Frame {
+            number: self.frames_read,
+            ts,
+            data: packet.data,
+            wire_len: packet.header.len,
+        })
+    }
+}
+
+/// Compiles a tcpdump filter expression for the link type of an open capture.
+pub(crate) fn compile_filter<T: pcap::Activated + ?Sized>(
+    capture: &Capture<T>,
+    expr: &str,
+) -> Result<BpfProgram, CaptureError> {
+    capture.compile(expr, true).map_err(|err| CaptureError::BadFilter {
+        filter: expr.to_string(),
+        detail: pcap_error_text(&err),
+    })
+}
+
+/// Checks that a capture file can be opened, so the error names the real cause.
+fn check_file(path: &Path, shown: &str) -> Result<(), CaptureError> {
+    let meta = std::fs::metadata(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => CaptureError::NotFound {
+            path: shown.to_string(),
+        },
+        std::io::ErrorKind::PermissionDenied => CaptureError::FileNotReadable {
+            path: shown.to_string(),
+        },
+        _ => CaptureError::Unreadable {
+            path: shown.to_string(),
+            detail: err.to_string(),
+        },
+    })?;
+    if meta.is_dir() {
+        return Err(CaptureError::IsDirectory {
+            path: shown.to_string(),
+        });
+    }
+    if meta.is_file() && meta.len() == 0 {
+        return Err(CaptureError::EmptyFile {
+            path: shown.to_string(),
+        });
+    }
+    std::fs::File::open(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::PermissionDenied => CaptureError::FileNotReadable {
+            path: shown.to_string(),
+        },
+        _ => CaptureError::Unreadable {
+            path: shown.to_string(),
+            detail: err.to_string(),
+        },
+    })?;
+    Ok(())
+}
+
+/// Turns libpcap's refusal to open a file into the error that names its cause.
+fn open_error(shown: &str, err: &pcap::Error) -> CaptureError {
+    let detail = pcap_error_text(err);
+    let lower = detail.to_lowercase();
+    if lower.contains("unknown file format") || lower.contains("bad dump file format") {
+        CaptureError::NotACapture {
+            path: shown.to_string(),
+            detail: "unknown file format".to_string(),
+        }
+    } else if lower.contains("truncated dump file") || lower.contains("truncated pcapng") {
+        CaptureError::NotACapture {
+            path: shown.to_string(),
+            detail: format!("the file header is incomplete: {detail}"),
+        }
+    } else {
+        CaptureError::Unreadable {
+            path: shown.to_string(),
+            detail,
+        }
+    }
+}

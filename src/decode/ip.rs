@@ -1,0 +1,170 @@
+//! IPv4 and IPv6 (with extension headers) through etherparse's lax slicing, then the TCP
+//! header. SEG.LEN comes from the IP length fields, so a snap-length-cut frame still gives its
+//! true length. IP-in-IP, GRE and UDP tunnels hand back the inner layer to the walk.
+
+use std::net::SocketAddr;
+
+use etherparse::{IpNumber, LaxIpSlice, LenSource, err::ip::LaxHeaderSliceError};
+
+use super::checksum::{TcpChecksum, check_tcp, ipv4_header_ok};
+use super::link::be16;
+use super::{Checksum, IpFacts, Layer, Segment, Skip, TcpOptions, tunnel};
+use crate::tcp::{Flags, SeqNum};
+
+/// The outcome of decoding one IP packet.
+pub(super) enum IpOutcome<'a> {
+    Segment(Segment),
+    Skip(Skip),
+    /// A tunnel: decoding goes on with the inner layer.
+    Inner(Layer<'a>),
+}
+
+/// Decodes an IP packet that starts at `bytes[0]`.
+pub(super) fn decode_ip(bytes: &[u8], tunneled: bool) -> IpOutcome<'_> {
+    let ip = match LaxIpSlice::from_slice(bytes) {
+        Ok((ip, None)) => ip,
+        Ok((ip, Some(_ext_error))) if ip.payload().ip_number != IpNumber::TCP => {
+            return IpOutcome::Skip(Skip::Undecodable);
+        }
+        Ok((ip, Some(_))) => ip,
+        Err(LaxHeaderSliceError::Len(_)) => return IpOutcome::Skip(Skip::Truncated),
+        Err(LaxHeaderSliceError::Content(_)) => return IpOutcome::Skip(Skip::Undecodable),
+    };
+    let payload = ip.payload();
+    if payload.fragmented {
+        return IpOutcome::Skip(Skip::NotTcp);
+    }
+    match payload.ip_number {
+        IpNumber::TCP => tcp_segment(&ip, tunneled),
+        IpNumber::IPV4 | IpNumber::IPV6 => IpOutcome::Inner(Layer::Ip(payload.payload)),
+        IpNumber::GRE => IpOutcome::Inner(tunnel::gre(payload.payload)),
+        IpNumber::UDP => match tunnel::udp(payload.payload) {
+            Some(inner) => IpOutcome::Inner(inner),
+            None => IpOutcome::Skip(Skip::NotTcp),
+        },
+        _ => IpOutcome::Skip(Skip::NotTcp),
+    }
+}
+
+/// The IP payload length the headers claim, or the captured length where they claim nothing.
+fn claimed_payload_len(ip: &LaxIpSlice<'_>) -> usize {
+    let payload = ip.payload();
+    if payload.len_source == LenSource::Slice && !payload.incomplete {
+        return payload.payload.len();
+    }
+    match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let header = v4.header();
+            usize::from(header.total_len()).saturating_sub(usize::from(header.ihl()) * 4)
+        }
+        LaxIpSlice::Ipv6(v6) => usize::from(v6.header().payload_length())
+            .saturating_sub(v6.extensions().slice().len()),
+    }
+}
+
+fn ip_facts(ip: &LaxIpSlice<'_>) -> (IpFacts, bool) {
+    match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let header = v4.header();
+            let facts = IpFacts {
+                ttl: header.ttl(),
+                ip_id: Some(header.identification()),
+                df: header.dont_fragment(),
+            };
+            (facts, ipv4_header_ok(header.slice()))
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let facts = IpFacts {
+                ttl: v6.header().hop_limit(),
+                ip_id: None,
+                df: false,
+            };
+            (facts, true)
+        }
+    }
+}
+
+fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
+    let captured = ip.payload().payload;
+    let Some(fixed) = captured.get(0..20) else {
+        return IpOutcome::Skip(Skip::Truncated);
+    };
+    let header_len = usize::from(fixed[12] >> 4) * 4;
+    if header_len < 20 {
+        return IpOutcome::Skip(Skip::Undecodable);
+    }
+    let claimed = claimed_payload_len(ip);
+    if header_len > claimed.max(captured.len()) {
+        return IpOutcome::Skip(Skip::Undecodable);
+    }
+    let (src_ip, dst_ip) = (ip.source_addr(), ip.destination_addr());
+    let (facts, ip_header_ok) = ip_facts(ip);
+    let word = |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
+    let port = |at: usize| u16::from_be_bytes([fixed[at], fixed[at + 1]]);
+    let flags = Flags(fixed[13]);
+    if !ip_header_ok {
+        return IpOutcome::Skip(Skip::BadIpChecksum);
+    }
+    let checksum = if captured.len() == claimed && !ip.payload().incomplete {
+        match check_tcp(src_ip, dst_ip, captured) {
+            TcpChecksum::Valid => Checksum::Valid,
+            TcpChecksum::Offloaded => Checksum::Offloaded,
+            TcpChecksum::Bad => Checksum::Bad,
+        }
+    } else {
+        Checksum::Unverified
+    };
+    IpOutcome::Segment(Segment {
+        src: SocketAddr::new(src_ip, port(0)),
+        dst: SocketAddr::new(dst_ip, port(2)),
+        seq: SeqNum(word(4)),
+        ack: flags.ack().then(|| SeqNum(word(8))),
+        flags,
+        wnd: port(14),
+        len: u32::try_from(claimed.saturating_sub(header_len)).unwrap_or(u32::MAX),
+        ip: facts,
+        options: captured
+            .get(20..header_len)
+            .map(parse_options)
+            .unwrap_or_default(),
+        checksum,
+        tunneled,
+    })
+}
+
+/// Reads the options attribution uses; stops quietly at anything malformed.
+fn parse_options(bytes: &[u8]) -> TcpOptions {
+    let mut options = TcpOptions {
+        captured: true,
+        ..TcpOptions::default()
+    };
+    let mut at = 0;
+    while let Some(&kind) = bytes.get(at) {
+        match kind {
+            0 => break,
+            1 => {
+                at += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = bytes.get(at + 1) else { break };
+        let len = usize::from(len);
+        let Some(body) = bytes.get(at + 2..at + len.max(2)) else { break };
+        if len < 2 {
+            break;
+        }
+        match (kind, body.len()) {
+            (2, 2) => options.mss = be16(body, 0),
+            (3, 1) => options.window_scale = Some(body[0]),
+            (4, 0) => options.sack_permitted = true,
+            (8, 8) => {
+                let value = |at: usize| u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+                options.timestamps = Some((value(0), value(4)));
+            }
+            _ => {}
+        }
+        at += len;
+    }
+    options
+}

@@ -1,0 +1,134 @@
+//! Frame → Segment: from captured bytes to one small owned TCP segment, or a reason to skip.
+//!
+//! Decoding walks the link layer, any tags and tunnels (`link`, `tunnel`), then the IP and TCP
+//! headers (`ip`). It holds no state and knows nothing of flows or time. A frame that is not
+//! TCP, is cut short, or is garbage is not an error: it is an outcome, counted by the caller.
+//! Nothing after this module sees raw bytes.
+
+mod checksum;
+mod ip;
+mod link;
+mod tunnel;
+
+use std::net::SocketAddr;
+
+use crate::capture::LinkType;
+use crate::tcp::{Flags, SeqNum};
+
+/// How many encapsulation layers (tags, tunnels) one frame may nest before it is refused.
+const MAX_LAYERS: usize = 16;
+
+/// One TCP segment, with the IP-level facts that attribution needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// SEG.SEQ.
+    pub seq: SeqNum,
+    /// SEG.ACK when the ACK bit is set.
+    pub ack: Option<SeqNum>,
+    pub flags: Flags,
+    /// SEG.WND, unscaled.
+    pub wnd: u16,
+    /// SEG.LEN in payload bytes, from the IP length fields (not the bytes captured).
+    pub len: u32,
+    pub ip: IpFacts,
+    pub options: TcpOptions,
+    pub checksum: Checksum,
+    /// True when the segment was found inside a tunnel (GRE, VXLAN, Geneve, ...).
+    pub tunneled: bool,
+}
+
+/// IP header facts of the packet that carried a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IpFacts {
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 identification; None for IPv6.
+    pub ip_id: Option<u16>,
+    /// IPv4 don't-fragment bit; false for IPv6.
+    pub df: bool,
+}
+
+/// The TCP options attribution cares about; absent when the snap length cut them off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpOptions {
+    /// False when the options were not captured (snap length).
+    pub captured: bool,
+    pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    /// TSval and TSecr of the timestamps option (RFC 7323).
+    pub timestamps: Option<(u32, u32)>,
+}
+
+/// What the TCP (and IPv4 header) checksums say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    Valid,
+    /// Wrong, but in the shape checksum offload leaves on the sending host's own capture.
+    Offloaded,
+    /// Wrong: a receiver would drop this segment.
+    Bad,
+    /// Not all of the segment was captured, or it was fragmented, so it could not be checked.
+    Unverified,
+}
+
+/// Why a frame gave no segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Not TCP over IP (ARP, UDP, ICMP, ...), or a later IP fragment.
+    NotTcp,
+    /// Cut short by the snap length or the file before the TCP header ended.
+    Truncated,
+    /// Headers that make no sense (bad version, lengths that lie, nesting too deep).
+    Undecodable,
+    /// An IPv4 header checksum that is wrong: receivers drop such packets, and so does Zeek.
+    BadIpChecksum,
+}
+
+/// The outcome of decoding one frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    Segment(Segment),
+    Skipped(Skip),
+}
+
+/// Decodes one frame of the given link type.
+pub fn decode(link_type: LinkType, data: &[u8]) -> Decoded {
+    let mut layer = link::start(link_type, data);
+    let mut tunneled = false;
+    for _ in 0..MAX_LAYERS {
+        layer = match layer {
+            Layer::Done(skip) => return Decoded::Skipped(skip),
+            Layer::Ethernet(bytes) => link::ethernet(bytes),
+            Layer::EtherType(ether_type, bytes) => link::ether_type(ether_type, bytes),
+            Layer::Ppp(protocol, bytes) => link::ppp(protocol, bytes),
+            Layer::Ip(bytes) => match ip::decode_ip(bytes, tunneled) {
+                ip::IpOutcome::Segment(segment) => return Decoded::Segment(segment),
+                ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
+                ip::IpOutcome::Inner(next) => {
+                    tunneled = true;
+                    next
+                }
+            },
+        };
+    }
+    Decoded::Skipped(Skip::Undecodable)
+}
+
+/// One step of the walk from the link header down to IP.
+#[derive(Debug, Clone, Copy)]
+enum Layer<'a> {
+    /// An Ethernet header starts here.
+    Ethernet(&'a [u8]),
+    /// Bytes of the given EtherType follow.
+    EtherType(u16, &'a [u8]),
+    /// A PPP payload of the given protocol follows.
+    Ppp(u16, &'a [u8]),
+    /// An IPv4 or IPv6 header starts here.
+    Ip(&'a [u8]),
+    /// The walk ended without a segment.
+    Done(Skip),
+}
+

@@ -1,0 +1,360 @@
+//! One side of a flow: its Zeek endpoint state, its sequence bookkeeping, and the small,
+//! bounded summaries attribution will need (TTL values, IP ID trend, counters).
+//!
+//! Sequence bookkeeping follows Zeek's TCP endpoint (start, last and acknowledged sequence
+//! numbers with wrap counts), so that `history`, `conn_state` and byte counts agree with Zeek.
+
+use super::history::LetterMemory;
+use super::state::EndpointState;
+use crate::decode::Segment;
+use crate::tcp::SeqNum;
+use crate::time::Timestamp;
+
+/// How many distinct TTL values a side remembers (with their counts).
+const TTL_SLOTS: usize = 4;
+
+/// What one side of a flow has shown.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub state: EndpointState,
+    pub prev_state: EndpointState,
+    /// Zeek's start_seq: the ISN, or one before the first sequence number seen.
+    pub(super) start_seq: u32,
+    /// One past the highest sequence number sent.
+    pub(super) last_seq: u32,
+    pub(super) seq_wraps: u32,
+    /// Highest acknowledgment the peer sent for this side's data.
+    pub(super) ack_seq: u32,
+    pub(super) ack_wraps: u32,
+    pub(super) fin_count: u32,
+    pub(super) rst_count: u32,
+    pub(super) did_close: bool,
+    pub(super) letters: LetterMemory,
+    /// The ISN, when this side's SYN was seen.
+    pub isn: Option<SeqNum>,
+    /// Highest SEG.ACK this side sent.
+    pub highest_ack: Option<SeqNum>,
+    /// SEG.WND of this side's last segment, unscaled.
+    pub last_wnd: u16,
+    /// Window scale option from this side's SYN.
+    pub window_scale: Option<u8>,
+    /// True when this side's SYN carried the timestamps option.
+    pub uses_timestamps: bool,
+    pub packets: u64,
+    pub retransmissions: u64,
+    pub zero_windows: u64,
+    pub keepalives: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub ttl: TtlSummary,
+    pub ip_id: IpIdSummary,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            state: EndpointState::Inactive,
+            prev_state: EndpointState::Inactive,
+            start_seq: 0,
+            last_seq: 0,
+            seq_wraps: 0,
+            ack_seq: 0,
+            ack_wraps: 0,
+            fin_count: 0,
+            rst_count: 0,
+            did_close: false,
+            letters: LetterMemory::default(),
+            isn: None,
+            highest_ack: None,
+            last_wnd: 0,
+            window_scale: None,
+            uses_timestamps: false,
+            packets: 0,
+            retransmissions: 0,
+            zero_windows: 0,
+            keepalives: 0,
+            first_ts: None,
+            last_ts: None,
+            ttl: TtlSummary::default(),
+            ip_id: IpIdSummary::default(),
+        }
+    }
+}
+
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+impl Endpoint {
+    pub(super) fn set_state(&mut self, state: EndpointState) {
+        if state != self.state {
+            self.prev_state = self.state;
+            self.state = state;
+        }
+    }
+
+    /// Sequence bookkeeping before anything else looks at a segment (Zeek's init_endpoint).
+    pub(super) fn init_sequence(&mut self, syn: bool, seq: u32, one_past: u32) {
+        let restart = match self.state {
+            EndpointState::Inactive => {
+                if !syn {
+                    self.start_seq = seq.wrapping_sub(1);
+                    self.ack_seq = self.start_seq;
+                    self.last_seq = seq;
+                    return;
+                }
+                true
+            }
+            EndpointState::SynSent | EndpointState::SynAckSent => syn && seq != self.start_seq,
+            EndpointState::Established | EndpointState::Partial => syn,
+            EndpointState::Reset => syn && self.prev_state == EndpointState::Inactive,
+            EndpointState::Closed => false,
+        };
+        if restart {
+            self.start_seq = seq;
+            self.ack_seq = seq;
+            self.last_seq = one_past;
+        }
+    }
+
+    /// The sequence number relative to the start, and whether it lies before the start.
+    pub(super) fn relative_seq(&self, seq: u32) -> (u64, bool) {
+        relative(seq, self.last_seq, self.seq_wraps, self.start_seq)
+    }
+
+    /// Records the peer's acknowledgment of this side's data (Zeek's ack_seq update).
+    pub(super) fn acknowledged(&mut self, ack: u32, rst: bool) {
+        let (_, underflow) = relative(ack, self.ack_seq, self.ack_wraps, self.start_seq);
+        let delta = seq_delta(ack, self.ack_seq);
+        if !underflow && !rst && delta > 0 && !(ack == 0 && delta > 1_048_576) {
+            if ack < self.ack_seq {
+                self.ack_wraps += 1;
+            }
+            self.ack_seq = ack;
+        }
+    }
+
+    /// Starts this side's sequence space from the peer's first ACK (Zeek's init_peer).
+    pub(super) fn init_from_peer_ack(&mut self, ack: u32) {
+        self.start_seq = ack.wrapping_sub(1);
+        self.ack_seq = self.start_seq;
+        self.last_seq = self.start_seq;
+    }
+
+    /// Advances the highest sequence number; true when the segment was a retransmission of
+    /// payload (Zeek's update_last_seq and its 'T' rule).
+    pub(super) fn advance(&mut self, one_past: u32, syn_or_rst: bool, fin: bool, len: u32) -> bool {
+        let delta = seq_delta(one_past, self.last_seq);
+        if syn_or_rst && !(-1_048_576..=1_048_576).contains(&delta) {
+            false
+        } else if fin && self.last_seq == self.start_seq.wrapping_add(1) {
+            self.set_last(one_past);
+            false
+        } else if self.state == EndpointState::Reset {
+            false
+        } else if delta > 0 {
+            self.set_last(one_past);
+            false
+        } else {
+            len > 0
+        }
+    }
+
+    fn set_last(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps += 1;
+        }
+        self.last_seq = seq;
+    }
+
+    /// Payload bytes in sequence space, as Zeek's orig_bytes/resp_bytes count them.
+    pub fn size(&self, peer_inactive: bool) -> u64 {
+        let last = (u64::from(self.seq_wraps) << 32) + u64::from(self.last_seq);
+        let acked = (u64::from(self.ack_wraps) << 32) + u64::from(self.ack_seq);
+        let start = u64::from(self.start_seq);
+        let nothing_acked = acked == start || acked == start + 1;
+        if self.prev_state == EndpointState::SynSent
+            && self.state == EndpointState::Reset
+            && peer_inactive
+            && !nothing_acked
+        {
+            return 0;
+        }
+        let mut size = last.max(acked).wrapping_sub(start);
+        if size > u64::from(u32::MAX) * 4 {
+            return 0;
+        }
+        if size != 0 {
+            size -= 1;
+        }
+        if self.fin_count > 0 && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    /// Updates the counters and summaries that do not depend on Zeek's rules.
+    pub(super) fn note(&mut self, segment: &Segment, ts: Timestamp) {
+        self.packets += 1;
+        self.first_ts.get_or_insert(ts);
+        self.last_ts = Some(ts);
+        self.ttl.note(segment.ip.ttl);
+        self.ip_id.note(segment.ip.ip_id);
+        if segment.flags.syn() {
+            self.isn.get_or_insert(segment.seq);
+            if segment.options.captured {
+                self.window_scale = segment.options.window_scale;
+                self.uses_timestamps = segment.options.timestamps.is_some();
+            }
+        }
+        if let Some(ack) = segment.ack {
+            self.highest_ack = Some(self.highest_ack.map_or(ack, |old| old.max(ack)));
+        }
+        if !segment.flags.rst() {
+            self.last_wnd = segment.wnd;
+        }
+    }
+
+    /// True when a segment is a keepalive probe: no new data, one byte before the next
+    /// sequence number (RFC 9293 §3.8.4), with zero or one byte of payload.
+    pub(super) fn is_keepalive(&self, segment: &Segment) -> bool {
+        let flags = segment.flags;
+        flags.ack()
+            && !flags.syn()
+            && !flags.fin()
+            && !flags.rst()
+            && segment.len <= 1
+            && self.packets > 0
+            && segment.seq.0 == self.last_seq.wrapping_sub(1)
+    }
+}
+
+fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {
+    let delta = seq_delta(cur, last);
+    let mut wraps = wraps;
+    if delta < 0 && wraps > 0 && cur > last {
+        wraps -= 1;
+    } else if delta > 0 && cur < last {
+        wraps += 1;
+    }
+    if wraps == 0 {
+        let from_start = seq_delta(cur, start);
+        return (i64::from(from_start) as u64, from_start < 0);
+    }
+    let value = (u64::from(wraps) << 32)
+        .wrapping_add(u64::from(cur))
+        .wrapping_sub(u64::from(start));
+    (value, false)
+}
+
+/// The TTLs (or hop limits) one side's packets arrived with: up to four distinct values and
+/// how often each was seen, plus the last one.
+#[derive(Debug, Clone, Default)]
+pub struct TtlSummary {
+    slots: [(u8, u32); TTL_SLOTS],
+    used: usize,
+    /// Packets whose TTL did not fit in the slots.
+    pub others: u32,
+    pub last: Option<u8>,
+}
+
+impl TtlSummary {
+    fn note(&mut self, ttl: u8) {
+        self.last = Some(ttl);
+        if let Some(slot) = self.slots[..self.used].iter_mut().find(|s| s.0 == ttl) {
+            slot.1 = slot.1.saturating_add(1);
+        } else if self.used < TTL_SLOTS {
+            self.slots[self.used] = (ttl, 1);
+            self.used += 1;
+        } else {
+            self.others = self.others.saturating_add(1);
+        }
+    }
+
+    /// The distinct values seen, with their counts.
+    pub fn values(&self) -> &[(u8, u32)] {
+        &self.slots[..self.used]
+    }
+
+    /// The most common value.
+    pub fn usual(&self) -> Option<u8> {
+        self.values().iter().max_by_key(|s| s.1).map(|s| s.0)
+    }
+}
+
+/// The IPv4 identification values of one side: enough to judge continuity later.
+#[derive(Debug, Clone, Default)]
+pub struct IpIdSummary {
+    pub first: Option<u16>,
+    pub last: Option<u16>,
+    pub zeros: u32,
+    /// Steps from one packet's IP ID to the next of 1..=1024 (a per-flow or global counter).
+    pub small_steps: u32,
+    /// Any other step.
+    pub jumps: u32,
+}
+
+impl IpIdSummary {
+    fn note(&mut self, id: Option<u16>) {
+        let Some(id) = id else { return };
+        if id == 0 {
+            self.zeros = self.zeros.saturating_add(1);
+        }
+        if let Some(last) = self.last {
+            let step = id.wrapping_sub(last);
+            if (1..=1024).contains(&step) {
+                self.small_steps = self.small_steps.saturating_add(1);
+            } else {
+                self.jumps = self.jumps.saturating_add(1);
+            }
+        }
+        self.first.get_or_insert(id);
+        self.last = Some(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sequence_survives_wraparound() {
+        let mut side = Endpoint::default();
+        side.init_sequence(true, u32::MAX - 5, u32::MAX - 4);
+        side.set_state(EndpointState::SynSent);
+        assert!(!side.advance(10, false, false, 15));
+        assert_eq!(side.seq_wraps, 1);
+        assert_eq!(side.relative_seq(10), (16, false));
+    }
+
+    #[test]
+    fn retransmitted_payload_is_noticed() {
+        let mut side = Endpoint::default();
+        side.init_sequence(true, 1000, 1001);
+        assert!(!side.advance(1101, false, false, 100));
+        assert!(side.advance(1101, false, false, 100));
+    }
+
+    #[test]
+    fn ttl_summary_is_bounded() {
+        let mut ttl = TtlSummary::default();
+        for value in [64, 64, 63, 62, 61, 60, 59] {
+            ttl.note(value);
+        }
+        assert_eq!(ttl.values().len(), TTL_SLOTS);
+        assert_eq!(ttl.others, 2);
+        assert_eq!(ttl.usual(), Some(64));
+        assert_eq!(ttl.last, Some(59));
+    }
+
+    #[test]
+    fn ip_id_steps_are_classified() {
+        let mut ids = IpIdSummary::default();
+        for id in [100, 101, 102, 40_000, 0] {
+            ids.note(Some(id));
+        }
+        assert_eq!(ids.small_steps, 2);
+        assert_eq!(ids.jumps, 2);
+        assert_eq!(ids.zeros, 1);
+    }
+}

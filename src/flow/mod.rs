@@ -1,0 +1,412 @@
+//! TCP flows: each side's state and counters, the close kind, and every reset with its context.
+//!
+//! A [`Flow`] is one TCP connection in Zeek's sense, fed segment by segment (`observe`). The
+//! [`FlowTable`] finds the flow for each segment, starts new flows (first packet, port reuse,
+//! expiry), and hands finished flows back. Nothing here decides who sent a reset or formats
+//! anything: that is attribution's and the report's job.
+
+mod endpoint;
+mod history;
+mod orientation;
+mod state;
+mod table;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
+pub use state::EndpointState;
+pub use table::{FlowConfig, FlowTable};
+
+use crate::decode::{Checksum, Segment, TcpOptions};
+use crate::tcp::{Flags, SeqNum};
+use crate::time::{Span, Timestamp};
+use history::History;
+
+/// How many of a flow's most recent segments are kept for context.
+const RECENT_SEGMENTS: usize = 16;
+
+/// How long a flow stays after it closed, for stragglers and races (Zeek's tcp_close_delay).
+const CLOSE_LINGER: Span = Span(5_000_000_000);
+
+/// How long an unanswered connection attempt lives (Zeek's tcp_attempt_delay).
+const ATTEMPT_TIMEOUT: Span = Span(5_000_000_000);
+
+/// Which end of a flow: the client sent the first SYN without ACK (or Zeek's rules decided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// Where a segment came from: input file, 1-based frame number, and frame time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef {
+    pub input: usize,
+    pub frame: u64,
+    pub ts: Timestamp,
+}
+
+/// The facts of one segment kept for context (the last few before a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentNote {
+    pub at: FrameRef,
+    pub src: SocketAddr,
+    pub flags: Flags,
+    pub seq: SeqNum,
+    pub ack: Option<SeqNum>,
+    pub len: u32,
+    pub wnd: u16,
+    pub ttl: u8,
+    pub ip_id: Option<u16>,
+    pub df: bool,
+    pub options: TcpOptions,
+    pub checksum: Checksum,
+}
+
+impl SegmentNote {
+    fn new(segment: &Segment, at: FrameRef) -> SegmentNote {
+        SegmentNote {
+            at,
+            src: segment.src,
+            flags: segment.flags,
+            seq: segment.seq,
+            ack: segment.ack,
+            len: segment.len,
+            wnd: segment.wnd,
+            ttl: segment.ip.ttl,
+            ip_id: segment.ip.ip_id,
+            df: segment.ip.df,
+            options: segment.options,
+            checksum: segment.checksum,
+        }
+    }
+}
+
+/// One RST segment and what came right before it in its flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reset {
+    pub segment: SegmentNote,
+    pub dst: SocketAddr,
+    /// The flow's previous segment (either direction), if any.
+    pub previous: Option<SegmentNote>,
+}
+
+/// How a flow was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    Fin,
+    Rst,
+    None,
+}
+
+/// Why the flow table let go of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Closed and quiet for the linger time.
+    Closed,
+    /// A connection attempt that got no answer in time.
+    Attempt,
+    /// No segment for longer than the idle timeout.
+    Idle,
+    /// A new SYN on the same 4-tuple started a new flow.
+    Reused,
+    /// The flow table was full and this flow was the closest to expiring.
+    Evicted,
+    /// The input ended.
+    EndOfInput,
+}
+
+/// Handshake times at the capture point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// The client's last SYN before the SYN-ACK.
+    pub syn: Option<Timestamp>,
+    /// The server's first SYN-ACK.
+    pub syn_ack: Option<Timestamp>,
+    /// The client's first ACK after the SYN-ACK.
+    pub ack: Option<Timestamp>,
+}
+
+impl Handshake {
+    /// SYN → SYN-ACK → ACK as seen at the capture point: one full round trip.
+    pub fn rtt(&self) -> Option<Span> {
+        Some(self.ack?.since(self.syn?))
+    }
+}
+
+/// One TCP connection.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: u64,
+    /// The client's address (Zeek's originator).
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub client_side: Endpoint,
+    pub server_side: Endpoint,
+    history: History,
+    pub first_ts: Timestamp,
+    /// The last segment's time.
+    pub last_ts: Timestamp,
+    /// Zeek's last_time: stops moving once both sides have closed.
+    zeek_last_ts: Timestamp,
+    attempt_deadline: Option<Timestamp>,
+    pub handshake: Handshake,
+    pub resets: Vec<Reset>,
+    /// RST segments beyond the per-flow cap, counted but not kept.
+    pub resets_not_listed: u64,
+    pub recent: VecDeque<SegmentNote>,
+    pub tunneled: bool,
+    pub end: FlowEnd,
+}
+
+impl Flow {
+    /// A new flow whose first segment is `segment`; `flip` makes its receiver the client.
+    fn new(id: u64, segment: &Segment, at: FrameRef, flip: bool) -> Flow {
+        let (client, server) = if flip {
+            (segment.dst, segment.src)
+        } else {
+            (segment.src, segment.dst)
+        };
+        let mut history = History::default();
+        if flip {
+            history.flip();
+        }
+        Flow {
+            id,
+            client,
+            server,
+            client_side: Endpoint::default(),
+            server_side: Endpoint::default(),
+            history,
+            first_ts: at.ts,
+            last_ts: at.ts,
+            zeek_last_ts: at.ts,
+            attempt_deadline: None,
+            handshake: Handshake::default(),
+            resets: Vec::new(),
+            resets_not_listed: 0,
+            recent: VecDeque::with_capacity(RECENT_SEGMENTS),
+            tunneled: segment.tunneled,
+            end: FlowEnd::EndOfInput,
+        }
+    }
+
+    pub fn history(&self) -> &str {
+        self.history.as_str()
+    }
+
+    /// Zeek's conn_state code.
+    pub fn conn_state(&self) -> &'static str {
+        state::conn_state(&self.client_side, &self.server_side, self.history.as_str())
+    }
+
+    /// Payload bytes sent by each side, counted in sequence space as Zeek does.
+    pub fn payload_bytes(&self) -> (u64, u64) {
+        let client_inactive = self.client_side.state == EndpointState::Inactive;
+        let server_inactive = self.server_side.state == EndpointState::Inactive;
+        (
+            self.client_side.size(server_inactive),
+            self.server_side.size(client_inactive),
+        )
+    }
+
+    /// How the connection ended: by a reset, by FIN, or not at all.
+    pub fn close(&self) -> Close {
+        let states = [self.client_side.state, self.server_side.state];
+        if states.contains(&EndpointState::Reset) {
+            Close::Rst
+        } else if states.contains(&EndpointState::Closed) {
+            Close::Fin
+        } else {
+            Close::None
+        }
+    }
+
+    /// Which side sent from `addr`.
+    pub fn side_of(&self, addr: SocketAddr) -> Side {
+        if addr == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+
+    /// The time after which the flow is finished, unless another segment comes first.
+    fn deadline(&self, idle_timeout: Span) -> Timestamp {
+        use EndpointState::{Inactive, Reset, SynAckSent, SynSent};
+        let (c, s) = (&self.client_side, &self.server_side);
+        let mut deadline = self.last_ts.after(idle_timeout);
+        let either = |state| c.state == state || s.state == state;
+        let any_closed = c.did_close || s.did_close;
+        if any_closed && ((c.did_close && s.did_close) || either(Reset) || either(Inactive)) {
+            deadline = deadline.min(self.zeek_last_ts.after(CLOSE_LINGER));
+        }
+        if c.state == Inactive && s.state == Inactive {
+            deadline = deadline.min(self.last_ts.after(CLOSE_LINGER));
+        }
+        if let Some(attempt) = self.attempt_deadline {
+            if matches!(c.state, SynSent | SynAckSent) && s.state == Inactive {
+                deadline = deadline.min(attempt);
+            }
+        }
+        deadline
+    }
+
+    /// Why the flow ends at its deadline.
+    fn end_reason(&self, idle_timeout: Span) -> FlowEnd {
+        if self.last_ts.after(idle_timeout) <= self.deadline(idle_timeout) {
+            FlowEnd::Idle
+        } else if self.close() == Close::None && self.attempt_deadline.is_some() {
+            FlowEnd::Attempt
+        } else {
+            FlowEnd::Closed
+        }
+    }
+
+    /// Would this segment start a new connection on the same 4-tuple (Zeek's IsReuse)?
+    fn is_reused_by(&self, segment: &Segment) -> bool {
+        if !segment.flags.syn() {
+            return false;
+        }
+        let (c, s) = (&self.client_side, &self.server_side);
+        let first_side = if segment.flags.ack() {
+            if c.state != EndpointState::Inactive {
+                return false;
+            }
+            s
+        } else {
+            c
+        };
+        if c.did_close || s.did_close {
+            return true;
+        }
+        let seq = segment.seq.0;
+        if seq == first_side.start_seq {
+            return false;
+        }
+        // A SYN answering a SYN-ACK captured before it: the reversal, not a reuse.
+        !(!segment.flags.ack()
+            && c.state == EndpointState::SynAckSent
+            && s.state == EndpointState::Inactive
+            && seq == s.start_seq)
+    }
+
+    /// Feeds one segment to the flow.
+    fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
+        let is_client = segment.src == self.client;
+        self.last_ts = self.last_ts.max(at.ts);
+        let note = SegmentNote::new(segment, at);
+        if segment.flags.rst() {
+            self.record_reset(&note, segment.dst, max_resets);
+        }
+        let sender = if is_client {
+            &mut self.client_side
+        } else {
+            &mut self.server_side
+        };
+        if segment.checksum == Checksum::Bad {
+            // A receiver drops this segment; Zeek notes 'C' and ignores it otherwise.
+            sender.packets += 1;
+            self.history
+                .scaled(&mut sender.letters.checksum, 'C', is_client);
+            return;
+        }
+        if sender.is_keepalive(segment) {
+            sender.keepalives += 1;
+        }
+        sender.note(segment, at.ts);
+        self.note_handshake(segment, is_client, at.ts);
+        self.track(segment, is_client, at.ts);
+        if self.recent.len() == RECENT_SEGMENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(note);
+    }
+
+    fn record_reset(&mut self, note: &SegmentNote, dst: SocketAddr, max_resets: usize) {
+        if self.resets.len() >= max_resets {
+            self.resets_not_listed += 1;
+            return;
+        }
+        self.resets.push(Reset {
+            segment: note.clone(),
+            dst,
+            previous: self.recent.back().cloned(),
+        });
+    }
+
+    fn note_handshake(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {
+        let flags = segment.flags;
+        let hs = &mut self.handshake;
+        match (is_client, flags.syn(), flags.ack()) {
+            (true, true, false) if hs.syn_ack.is_none() => hs.syn = Some(ts),
+            (false, true, true) if hs.syn.is_some() && hs.syn_ack.is_none() => {
+                hs.syn_ack = Some(ts)
+            }
+            (true, false, true) if hs.syn_ack.is_some() && hs.ack.is_none() => hs.ack = Some(ts),
+            _ => {}
+        }
+    }
+
+    /// Zeek's per-segment processing: sequence bookkeeping, history, states.
+    fn track(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {
+        let flags = segment.flags;
+        let (seq, len) = (segment.seq.0, segment.len);
+        let seg_len = if flags.rst() { 0 } else { len } + u32::from(flags.syn()) + u32::from(flags.fin());
+        let one_past = seq.wrapping_add(seg_len);
+        let client_state = self.client_side.state;
+        let (sender, peer) = if is_client {
+            (&mut self.client_side, &mut self.server_side)
+        } else {
+            (&mut self.server_side, &mut self.client_side)
+        };
+        if flags.syn() && is_client && sender.state == EndpointState::Inactive {
+            self.attempt_deadline.get_or_insert(ts.after(ATTEMPT_TIMEOUT));
+        }
+        sender.init_sequence(flags.syn(), seq, one_past);
+        let (rel_seq, _) = sender.relative_seq(seq);
+        self.history
+            .observe(flags, &mut sender.letters, rel_seq, len, is_client);
+        if segment.wnd == 0 && !flags.rst() {
+            sender.zero_windows += 1;
+            if peer.state != EndpointState::Closed && sender.state != EndpointState::Reset {
+                self.history
+                    .scaled(&mut sender.letters.zero_window, 'W', is_client);
+            }
+        }
+        if !(sender.did_close && peer.did_close) {
+            self.zeek_last_ts = ts;
+        }
+        sender.fin_count += u32::from(flags.fin());
+        sender.rst_count += u32::from(flags.rst());
+        if let Some(ack) = segment.ack {
+            if peer.state == EndpointState::Inactive {
+                peer.init_from_peer_ack(ack.0);
+            } else {
+                peer.acknowledged(ack.0, flags.rst());
+            }
+        }
+        if sender.advance(one_past, flags.syn() || flags.rst(), flags.fin(), len) {
+            sender.retransmissions += 1;
+            self.history
+                .scaled(&mut sender.letters.retransmit, 'T', is_client);
+        }
+        let change = state::update(sender, peer, flags, seq, len, is_client, client_state);
+        if change.close {
+            sender.did_close = true;
+        }
+        if change.flip {
+            std::mem::swap(&mut self.client, &mut self.server);
+            std::mem::swap(&mut self.client_side, &mut self.server_side);
+            self.history.flip();
+        }
+    }
+}
+
+impl Flow {
+    /// Segments seen from both sides.
+    pub fn packets(&self) -> u64 {
+        self.client_side.packets + self.server_side.packets
+    }
+}

@@ -1,0 +1,166 @@
+//! The flow table: finds each segment's flow, starts new ones, and finishes flows on time.
+//!
+//! Flows are keyed by their unordered pair of endpoints. Each flow has a deadline (closed and
+//! lingering, unanswered attempt, or idle); a min-heap of deadlines, checked against frame
+//! time before every segment, finishes flows without scanning the table, so memory follows the
+//! number of live flows, not the length of the capture. A full table evicts the flow whose
+//! deadline is nearest, and counts it.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+
+use super::orientation::sender_is_server;
+use super::{Flow, FlowEnd, FrameRef};
+use crate::decode::Segment;
+use crate::time::{Span, Timestamp};
+
+/// Limits and timeouts of the flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowConfig {
+    /// A flow with no segment for this long is finished.
+    pub idle_timeout: Span,
+    /// At most this many live flows; beyond it the nearest-deadline flow is evicted.
+    pub max_flows: usize,
+    /// At most this many resets are listed per flow; the rest are counted.
+    pub max_resets_per_flow: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            idle_timeout: Span::from_secs(3 * 3600),
+            max_flows: 1_000_000,
+            max_resets_per_flow: 1000,
+        }
+    }
+}
+
+/// Unordered pair of endpoints: both directions of a flow map to the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(segment: &Segment) -> FlowKey {
+        if segment.src <= segment.dst {
+            FlowKey(segment.src, segment.dst)
+        } else {
+            FlowKey(segment.dst, segment.src)
+        }
+    }
+}
+
+/// All live flows.
+pub struct FlowTable {
+    config: FlowConfig,
+    flows: HashMap<FlowKey, Flow>,
+    /// (deadline, flow id, key); an entry is stale when its flow is gone or has moved on.
+    deadlines: BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
+    next_id: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+}
+
+impl FlowTable {
+    pub fn new(config: FlowConfig) -> FlowTable {
+        FlowTable {
+            config,
+            flows: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            next_id: 1,
+            evicted: 0,
+        }
+    }
+
+    /// How many flows are live.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Feeds one segment; flows that finished on the way are appended to `done`.
+    pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) {
+        self.expire(at.ts, done);
+        let key = FlowKey::of(segment);
+        if let Some(flow) = self.flows.get(&key) {
+            if flow.is_reused_by(segment) {
+                self.finish(key, FlowEnd::Reused, done);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows {
+                self.evict_one(done);
+            }
+            let flip = sender_is_server(segment.flags, segment.src.port(), segment.dst.port());
+            let flow = Flow::new(self.next_id, segment, at, flip);
+            self.next_id += 1;
+            self.flows.insert(key, flow);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let before = flow.deadline(self.config.idle_timeout);
+        flow.observe(segment, at, self.config.max_resets_per_flow);
+        let after = flow.deadline(self.config.idle_timeout);
+        // A deadline that moved later is found when the old entry pops; an earlier one needs
+        // its own entry. A new flow needs its first.
+        if after < before || flow.packets() == 1 {
+            self.deadlines.push(Reverse((after, flow.id, key)));
+        }
+    }
+
+    /// Finishes every flow whose deadline is at or before `now`.
+    pub fn expire(&mut self, now: Timestamp, done: &mut Vec<Flow>) {
+        while let Some(Reverse((when, id, key))) = self.deadlines.peek().copied() {
+            if when > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(flow) = self.flows.get(&key) else {
+                continue;
+            };
+            if flow.id != id {
+                continue;
+            }
+            let deadline = flow.deadline(self.config.idle_timeout);
+            if deadline <= now {
+                let end = flow.end_reason(self.config.idle_timeout);
+                self.finish(key, end, done);
+            } else {
+                self.deadlines.push(Reverse((deadline, id, key)));
+            }
+        }
+    }
+
+    /// Finishes every live flow (the input ended), oldest first.
+    pub fn finish_all(&mut self, done: &mut Vec<Flow>) {
+        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, flow)| flow).collect();
+        rest.sort_by_key(|flow| flow.id);
+        for mut flow in rest {
+            flow.end = FlowEnd::EndOfInput;
+            done.push(flow);
+        }
+        self.deadlines.clear();
+    }
+
+    fn finish(&mut self, key: FlowKey, end: FlowEnd, done: &mut Vec<Flow>) {
+        if let Some(mut flow) = self.flows.remove(&key) {
+            flow.end = end;
+            done.push(flow);
+        }
+    }
+
+    /// Makes room by finishing the live flow with the nearest deadline.
+    fn evict_one(&mut self, done: &mut Vec<Flow>) {
+        while let Some(Reverse((_, id, key))) = self.deadlines.pop() {
+            if self.flows.get(&key).is_some_and(|flow| flow.id == id) {
+                self.finish(key, FlowEnd::Evicted, done);
+                self.evicted += 1;
+                return;
+            }
+        }
+    }
+}

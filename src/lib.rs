@@ -1,0 +1,14 @@
+//! rstscope: who really reset this TCP connection, and why?
+//!
+//! The library is the whole pipeline, one stage per module, data moving one way:
+//! `capture` (frames) → `decode` (segments) → `flow` (connections) → `report` (bytes).
+//! `pipeline` is the loop that drives it; `cli` turns the command line into a run.
+
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod flow;
+pub mod pipeline;
+pub mod report;
+pub mod tcp;
+pub mod time;

@@ -1,0 +1,41 @@
+//! The rstscope binary: runs the command line, prints errors and warnings, sets the exit code.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match rstscope::cli::run() {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                let _ = writeln!(io::stderr(), "rstscope: warning: {warning}");
+            }
+            if outcome.complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(io::stderr(), "rstscope: {}", one_line(&err));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A closed stdout (e.g. `| head`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes on one line.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| cause.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}

@@ -1,0 +1,209 @@
+//! From analysis values to report values: the one place that converts flows and run
+//! statistics into the schema's structs, formats times (chrono) and counts the summary.
+
+use std::net::SocketAddr;
+
+use chrono::{DateTime, SecondsFormat};
+
+use super::{
+    Endpoint, FlowReport, InputReport, PerSide, Report, ResetReport, SCHEMA, Summary, Tool,
+};
+use crate::decode::Checksum;
+use crate::flow::{Close, Flow, Reset, Side};
+use crate::pipeline::{InputStats, RunStats};
+use crate::time::Timestamp;
+
+/// Which flows a report keeps in `flows` (all are counted in `summary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retain {
+    All,
+    /// Only flows with at least one RST segment.
+    WithResets,
+    /// None: the flows were streamed elsewhere (JSON Lines).
+    Nothing,
+}
+
+/// Accumulates flows into a report as they finish.
+pub struct ReportBuilder {
+    retain: Retain,
+    summary: Summary,
+    flows: Vec<FlowReport>,
+}
+
+impl ReportBuilder {
+    pub fn new(retain: Retain) -> ReportBuilder {
+        ReportBuilder {
+            retain,
+            summary: Summary::default(),
+            flows: Vec::new(),
+        }
+    }
+
+    /// Counts a finished flow and keeps it when the policy says so.
+    pub fn add(&mut self, flow: FlowReport) {
+        self.summary.tcp_flows += 1;
+        match flow.close {
+            "fin" => self.summary.closed_fin += 1,
+            "rst" => self.summary.closed_rst += 1,
+            _ => self.summary.not_closed += 1,
+        }
+        self.summary.resets += flow.resets.len() as u64 + flow.resets_not_listed;
+        let keep = match self.retain {
+            Retain::All => true,
+            Retain::WithResets => !flow.resets.is_empty() || flow.resets_not_listed > 0,
+            Retain::Nothing => false,
+        };
+        if keep {
+            self.flows.push(flow);
+        }
+    }
+
+    /// The finished report.
+    pub fn finish(mut self, stats: &RunStats) -> Report {
+        self.flows.sort_by_key(|flow| flow.id);
+        self.summary.evicted_flows = stats.evicted_flows;
+        Report {
+            schema: SCHEMA,
+            tool: Tool {
+                name: "rstscope",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            inputs: stats.inputs.iter().map(input_report).collect(),
+            summary: self.summary,
+            flows: self.flows,
+            warnings: warnings(stats),
+        }
+    }
+}
+
+/// The warnings a run deserves: inputs cut short, flows evicted.
+pub fn warnings(stats: &RunStats) -> Vec<String> {
+    let mut warnings: Vec<String> = stats
+        .inputs
+        .iter()
+        .filter_map(|input| input.broken.clone())
+        .collect();
+    if stats.evicted_flows > 0 {
+        warnings.push(format!(
+            "the flow table was full: {} flows were finished early (raise --max-flows)",
+            stats.evicted_flows
+        ));
+    }
+    warnings
+}
+
+/// RFC 3339 UTC text, with microseconds, or nanoseconds when the capture has them.
+pub fn format_ts(ts: Timestamp) -> String {
+    let (secs, nanos) = ts.split();
+    let precision = if nanos % 1000 == 0 {
+        SecondsFormat::Micros
+    } else {
+        SecondsFormat::Nanos
+    };
+    match DateTime::from_timestamp(secs, nanos) {
+        Some(time) => time.to_rfc3339_opts(precision, true),
+        None => format!("{secs}.{nanos:09}"),
+    }
+}
+
+fn input_report(input: &InputStats) -> InputReport {
+    InputReport {
+        path: input.path.clone(),
+        link_type: input.link_type.to_string(),
+        packets: input.frames,
+        first_ts: input.first_ts.map(format_ts),
+        last_ts: input.last_ts.map(format_ts),
+        truncated_packets: input.truncated,
+        undecodable_packets: input.undecodable + input.bad_ip_checksum,
+        non_tcp_packets: input.not_tcp,
+        filtered_packets: input.filtered,
+        tcp_packets: input.tcp,
+        complete: input.broken.is_none(),
+    }
+}
+
+fn endpoint(addr: SocketAddr) -> Endpoint {
+    Endpoint {
+        ip: addr.ip().to_string(),
+        port: addr.port(),
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
+
+/// Seconds with microsecond resolution, so JSON numbers stay short and exact enough.
+fn round_micros(secs: f64) -> f64 {
+    (secs * 1e6).round() / 1e6
+}
+
+/// The report form of one finished flow.
+pub fn flow_report(flow: &Flow) -> FlowReport {
+    let (client_bytes, server_bytes) = flow.payload_bytes();
+    let per_side = |f: fn(&crate::flow::Endpoint) -> u64| PerSide {
+        client: f(&flow.client_side),
+        server: f(&flow.server_side),
+    };
+    FlowReport {
+        id: flow.id,
+        client: endpoint(flow.client),
+        server: endpoint(flow.server),
+        first_ts: format_ts(flow.first_ts),
+        last_ts: format_ts(flow.last_ts),
+        duration_s: round_micros(flow.last_ts.since(flow.first_ts).as_secs_f64()),
+        packets: per_side(|side| side.packets),
+        payload_bytes: PerSide {
+            client: client_bytes,
+            server: server_bytes,
+        },
+        conn_state: flow.conn_state().to_string(),
+        history: flow.history().to_string(),
+        close: match flow.close() {
+            Close::Fin => "fin",
+            Close::Rst => "rst",
+            Close::None => "none",
+        },
+        handshake_rtt_ms: flow
+            .handshake
+            .rtt()
+            .map(|rtt| (rtt.as_millis_f64() * 1000.0).round() / 1000.0),
+        retransmissions: per_side(|side| side.retransmissions),
+        zero_windows: per_side(|side| side.zero_windows),
+        keepalives: per_side(|side| side.keepalives),
+        tunneled: flow.tunneled,
+        resets: flow
+            .resets
+            .iter()
+            .map(|reset| reset_report(flow, reset))
+            .collect(),
+        resets_not_listed: flow.resets_not_listed,
+    }
+}
+
+fn reset_report(flow: &Flow, reset: &Reset) -> ResetReport {
+    let segment = &reset.segment;
+    ResetReport {
+        input: segment.at.input,
+        frame: segment.at.frame,
+        ts: format_ts(segment.at.ts),
+        from: side_name(flow.side_of(segment.src)),
+        src: endpoint(segment.src),
+        dst: endpoint(reset.dst),
+        flags: segment.flags.to_string(),
+        seq: segment.seq.0,
+        ack: segment.ack.map(|ack| ack.0),
+        ttl: segment.ttl,
+        ip_id: segment.ip_id,
+        len: segment.len,
+        checksum: match segment.checksum {
+            Checksum::Valid => "valid",
+            Checksum::Offloaded => "offloaded",
+            Checksum::Bad => "bad",
+            Checksum::Unverified => "unverified",
+        },
+    }
+}

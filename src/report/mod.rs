@@ -1,0 +1,126 @@
+//! The `rstscope.report/1` document: serde structs that mirror `spec/report-schema.md`, and
+//! the renderers that turn one [`Report`] into bytes (`table`, `json`).
+//!
+//! Analysis types carry no serde; this module converts them once (`build`), so an internal
+//! rename can never change the JSON contract, and every renderer reads the same values.
+
+mod build;
+pub mod json;
+pub mod table;
+
+use serde::Serialize;
+
+pub use build::{ReportBuilder, Retain, flow_report, format_ts, warnings};
+
+pub const SCHEMA: &str = "rstscope.report/1";
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub inputs: Vec<InputReport>,
+    pub summary: Summary,
+    pub flows: Vec<FlowReport>,
+    /// Problems that did not stop the run (cut-off files, evicted flows); empty when none.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// One capture file (or interface) read.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub link_type: String,
+    /// Frames read, whether or not the filter kept them.
+    pub packets: u64,
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+    pub truncated_packets: u64,
+    pub undecodable_packets: u64,
+    /// Frames that were not TCP (ARP, UDP, ICMP, IP fragments, ...).
+    pub non_tcp_packets: u64,
+    /// Frames the BPF filter rejected.
+    pub filtered_packets: u64,
+    /// TCP segments that went into flows.
+    pub tcp_packets: u64,
+    /// False when the file ended early (cut off or corrupt).
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub tcp_flows: u64,
+    pub closed_fin: u64,
+    pub closed_rst: u64,
+    pub not_closed: u64,
+    pub resets: u64,
+    /// Flows finished early because the flow table was full.
+    pub evicted_flows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub ip: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PerSide {
+    pub client: u64,
+    pub server: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowReport {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub first_ts: String,
+    pub last_ts: String,
+    pub duration_s: f64,
+    pub packets: PerSide,
+    pub payload_bytes: PerSide,
+    pub conn_state: String,
+    pub history: String,
+    pub close: &'static str,
+    pub handshake_rtt_ms: Option<f64>,
+    pub retransmissions: PerSide,
+    pub zero_windows: PerSide,
+    pub keepalives: PerSide,
+    /// True when the flow was found inside a tunnel (GRE, VXLAN, Geneve, ...).
+    pub tunneled: bool,
+    pub resets: Vec<ResetReport>,
+    /// RST segments beyond the per-flow cap that were counted but not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resets_not_listed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResetReport {
+    pub input: usize,
+    pub frame: u64,
+    pub ts: String,
+    pub from: &'static str,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub flags: String,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub ttl: u8,
+    pub ip_id: Option<u16>,
+    /// Payload bytes the RST carried (RFC 9293 §3.5.3 allows a diagnostic text).
+    pub len: u32,
+    /// `valid`, `offloaded` (the sending host's own capture), `bad` (a receiver would drop
+    /// it) or `unverified` (not all of it was captured).
+    pub checksum: &'static str,
+}

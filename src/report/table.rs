@@ -1,0 +1,130 @@
+//! The terminal view: a table of flows (those with resets, or all with `--all`) and a
+//! one-paragraph summary of what was read, skipped and how flows closed.
+
+use std::io::{self, Write};
+
+use comfy_table::{ContentArrangement, Table, presets};
+
+use super::{FlowReport, Report};
+
+/// How many resets one table cell lists before it says "+N more".
+const RESETS_PER_CELL: usize = 3;
+
+/// Table drawing options.
+#[derive(Debug, Clone, Copy)]
+pub struct TableStyle {
+    /// Output goes to a terminal: box-drawing characters, fitted to its width. Otherwise
+    /// (a file, a pipe, a ticket) plain ASCII at full width.
+    pub terminal: bool,
+}
+
+/// Writes the flows table (if any flow is listed) and the summary paragraph.
+pub fn write_table(report: &Report, style: TableStyle, out: &mut dyn Write) -> io::Result<()> {
+    if report.flows.is_empty() {
+        writeln!(out, "No flows to list.")?;
+    } else {
+        writeln!(out, "{}", flows_table(&report.flows, style))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", summary_paragraph(report))
+}
+
+fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
+    let mut table = Table::new();
+    if style.terminal {
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.load_style(presets::ASCII_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table.set_header([
+        "Flow", "Client", "Server", "State", "History", "Close", "Duration", "Packets c/s",
+        "Resets (from, flags, frame, TTL)",
+    ]);
+    for flow in flows {
+        table.add_row([
+            flow.id.to_string(),
+            address(&flow.client.ip, flow.client.port),
+            address(&flow.server.ip, flow.server.port),
+            flow.conn_state.clone(),
+            flow.history.clone(),
+            flow.close.to_string(),
+            format!("{:.3} s", flow.duration_s),
+            format!("{}/{}", flow.packets.client, flow.packets.server),
+            resets_cell(flow),
+        ]);
+    }
+    table
+}
+
+fn address(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+fn resets_cell(flow: &FlowReport) -> String {
+    if flow.resets.is_empty() {
+        return "-".to_string();
+    }
+    let mut lines: Vec<String> = flow
+        .resets
+        .iter()
+        .take(RESETS_PER_CELL)
+        .map(|reset| {
+            format!(
+                "{} {} #{} ttl {}",
+                reset.from, reset.flags, reset.frame, reset.ttl
+            )
+        })
+        .collect();
+    let more = (flow.resets.len() - lines.len()) as u64 + flow.resets_not_listed;
+    if more > 0 {
+        lines.push(format!("+{more} more"));
+    }
+    lines.join("\n")
+}
+
+/// Counts as words: "1 flow", "2 flows".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// One paragraph: inputs and packets, what was skipped and why, and how flows closed.
+pub fn summary_paragraph(report: &Report) -> String {
+    let inputs = &report.inputs;
+    let packets: u64 = inputs.iter().map(|i| i.packets).sum();
+    let tcp: u64 = inputs.iter().map(|i| i.tcp_packets).sum();
+    let skipped = [
+        (inputs.iter().map(|i| i.filtered_packets).sum::<u64>(), "filtered out"),
+        (inputs.iter().map(|i| i.non_tcp_packets).sum(), "not TCP"),
+        (inputs.iter().map(|i| i.truncated_packets).sum(), "truncated"),
+        (inputs.iter().map(|i| i.undecodable_packets).sum(), "undecodable"),
+    ];
+    let reasons: Vec<String> = skipped
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+    let skipped_text = if reasons.is_empty() {
+        "none skipped".to_string()
+    } else {
+        format!("skipped: {}", reasons.join(", "))
+    };
+    let s = &report.summary;
+    format!(
+        "Read {} from {} ({} TCP; {}). {}: {} closed by FIN, {} by RST, {} not closed; {}.",
+        count(packets, "packet", "packets"),
+        count(inputs.len() as u64, "input", "inputs"),
+        tcp,
+        skipped_text,
+        count(s.tcp_flows, "TCP flow", "TCP flows"),
+        s.closed_fin,
+        s.closed_rst,
+        s.not_closed,
+        count(s.resets, "RST segment", "RST segments"),
+    )
+}
