@@ -33,7 +33,6 @@ pub struct InputStats {
     pub not_tcp: u64,
     pub truncated: u64,
     pub undecodable: u64,
-    pub bad_ip_checksum: u64,
     /// Why the input ended early, if it did.
     pub broken: Option<String>,
 }
@@ -113,7 +112,6 @@ fn read_input(
             Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
             Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
-            Decoded::Skipped(Skip::BadIpChecksum) => stats.bad_ip_checksum += 1,
         }
         done.drain(..).for_each(&mut *on_flow);
     }

@@ -102,10 +102,9 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
     let word = |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
     let port = |at: usize| u16::from_be_bytes([fixed[at], fixed[at + 1]]);
     let flags = Flags(fixed[13]);
-    if !ip_header_ok {
-        return IpOutcome::Skip(Skip::BadIpChecksum);
-    }
-    let checksum = if captured.len() == claimed && !ip.payload().incomplete {
+    let checksum = if !ip_header_ok {
+        Checksum::Bad
+    } else if captured.len() == claimed && !ip.payload().incomplete {
         match check_tcp(src_ip, dst_ip, captured) {
             TcpChecksum::Valid => Checksum::Valid,
             TcpChecksum::Offloaded => Checksum::Offloaded,

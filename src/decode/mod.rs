@@ -68,7 +68,8 @@ pub enum Checksum {
     Valid,
     /// Wrong, but in the shape checksum offload leaves on the sending host's own capture.
     Offloaded,
-    /// Wrong: a receiver would drop this segment.
+    /// Wrong (TCP or IPv4 header): a receiver would drop this segment, unless the capture
+    /// itself is to blame (offload in an unknown shape, addresses rewritten by anonymisation).
     Bad,
     /// Not all of the segment was captured, or it was fragmented, so it could not be checked.
     Unverified,
@@ -83,8 +84,6 @@ pub enum Skip {
     Truncated,
     /// Headers that make no sense (bad version, lengths that lie, nesting too deep).
     Undecodable,
-    /// An IPv4 header checksum that is wrong: receivers drop such packets, and so does Zeek.
-    BadIpChecksum,
 }
 
 /// The outcome of decoding one frame.

@@ -58,9 +58,22 @@ pub(super) fn udp(bytes: &[u8]) -> Option<Layer<'_>> {
     } else if is(5072) {
         ayiya(payload)
     } else {
-        None
+        teredo_by_shape(payload)
     }?;
     Some(inner)
+}
+
+/// Teredo between a client and a relay runs on arbitrary ports; recognise it by its shape,
+/// as Wireshark's heuristic does: a whole IPv6 packet to or from the Teredo prefix 2001::/32.
+fn teredo_by_shape(bytes: &[u8]) -> Option<Layer<'_>> {
+    let header = bytes.get(0..40)?;
+    let payload_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    let is_teredo = |at: usize| header[at..at + 4] == [0x20, 0x01, 0x00, 0x00];
+    if header[0] >> 4 == 6 && payload_len + 40 == bytes.len() && (is_teredo(8) || is_teredo(24)) {
+        Some(Layer::Ip(bytes))
+    } else {
+        None
+    }
 }
 
 /// VXLAN (RFC 7348): 8 bytes with the I flag set, then an Ethernet frame.

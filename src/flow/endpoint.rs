@@ -6,7 +6,7 @@
 
 use super::history::LetterMemory;
 use super::state::EndpointState;
-use crate::decode::Segment;
+use crate::decode::{Checksum, Segment};
 use crate::tcp::SeqNum;
 use crate::time::Timestamp;
 
@@ -30,6 +30,8 @@ pub struct Endpoint {
     pub(super) rst_count: u32,
     pub(super) did_close: bool,
     pub(super) letters: LetterMemory,
+    /// What this side's first checked segment said about checksums (see `is_dropped_for_checksum`).
+    checksums: ChecksumTrust,
     /// The ISN, when this side's SYN was seen.
     pub isn: Option<SeqNum>,
     /// Highest SEG.ACK this side sent.
@@ -64,6 +66,7 @@ impl Default for Endpoint {
             rst_count: 0,
             did_close: false,
             letters: LetterMemory::default(),
+            checksums: ChecksumTrust::Unknown,
             isn: None,
             highest_ack: None,
             last_wnd: 0,
@@ -193,6 +196,27 @@ impl Endpoint {
         size
     }
 
+    /// True when a segment's bad checksum means a receiver dropped it, so the flow must ignore
+    /// it as Zeek does. A side whose very first checked segment is already bad is taken to be
+    /// the capturing host (checksum offload in a shape not recognised) or an anonymised
+    /// capture (addresses rewritten, checksums not): its checksums say nothing, and are not
+    /// held against it. Only a bad checksum from a side that showed good ones counts.
+    pub(super) fn is_dropped_for_checksum(&mut self, checksum: Checksum) -> bool {
+        match (self.checksums, checksum) {
+            (_, Checksum::Unverified) => false,
+            (ChecksumTrust::Unknown, Checksum::Bad) => {
+                self.checksums = ChecksumTrust::Unreliable;
+                false
+            }
+            (ChecksumTrust::Unknown, _) => {
+                self.checksums = ChecksumTrust::Reliable;
+                false
+            }
+            (ChecksumTrust::Reliable, Checksum::Bad) => true,
+            _ => false,
+        }
+    }
+
     /// Updates the counters and summaries that do not depend on Zeek's rules.
     pub(super) fn note(&mut self, segment: &Segment, ts: Timestamp) {
         self.packets += 1;
@@ -227,6 +251,14 @@ impl Endpoint {
             && self.packets > 0
             && segment.seq.0 == self.last_seq.wrapping_sub(1)
     }
+}
+
+/// Whether a side's checksums can be believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChecksumTrust {
+    Unknown,
+    Reliable,
+    Unreliable,
 }
 
 fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {

@@ -151,6 +151,8 @@ pub struct Flow {
     /// Zeek's last_time: stops moving once both sides have closed.
     zeek_last_ts: Timestamp,
     attempt_deadline: Option<Timestamp>,
+    /// Set when a close completed the connection (Zeek's close timer): the flow ends then.
+    close_deadline: Option<Timestamp>,
     pub handshake: Handshake,
     pub resets: Vec<Reset>,
     /// RST segments beyond the per-flow cap, counted but not kept.
@@ -183,6 +185,7 @@ impl Flow {
             last_ts: at.ts,
             zeek_last_ts: at.ts,
             attempt_deadline: None,
+            close_deadline: None,
             handshake: Handshake::default(),
             resets: Vec::new(),
             resets_not_listed: 0,
@@ -241,6 +244,9 @@ impl Flow {
         let any_closed = c.did_close || s.did_close;
         if any_closed && ((c.did_close && s.did_close) || either(Reset) || either(Inactive)) {
             deadline = deadline.min(self.zeek_last_ts.after(CLOSE_LINGER));
+        }
+        if let Some(close) = self.close_deadline {
+            deadline = deadline.min(close);
         }
         if c.state == Inactive && s.state == Inactive {
             deadline = deadline.min(self.last_ts.after(CLOSE_LINGER));
@@ -305,7 +311,7 @@ impl Flow {
         } else {
             &mut self.server_side
         };
-        if segment.checksum == Checksum::Bad {
+        if sender.is_dropped_for_checksum(segment.checksum) {
             // A receiver drops this segment; Zeek notes 'C' and ignores it otherwise.
             sender.packets += 1;
             self.history
@@ -393,8 +399,16 @@ impl Flow {
                 .scaled(&mut sender.letters.retransmit, 'T', is_client);
         }
         let change = state::update(sender, peer, flags, seq, len, is_client, client_state);
-        if change.close {
+        if change.close && !sender.did_close {
             sender.did_close = true;
+            // Zeek's ConnectionClosed: a reset, or a close the peer has nothing left to say
+            // to, ends the connection a linger time after its last segment.
+            let complete = sender.state == EndpointState::Reset
+                || peer.did_close
+                || peer.state == EndpointState::Inactive;
+            if complete && self.close_deadline.is_none() {
+                self.close_deadline = Some(self.zeek_last_ts.after(CLOSE_LINGER));
+            }
         }
         if change.flip {
             std::mem::swap(&mut self.client, &mut self.server);

@@ -20,9 +20,9 @@ pub fn is_likely_server_port(port: u16) -> bool {
 }
 
 /// True when the sender of a flow's first segment is probably the server (Zeek's
-/// `WantConnection`): never for a SYN without ACK; for a SYN-ACK only when its source port
-/// alone is a server port; otherwise when the source port is a server port and the
-/// destination port is not, or is higher.
+/// `WantConnection`): never for a SYN without ACK, and only when the source port is a server
+/// port. A SYN-ACK from a server port is the server's; any other segment is, unless the
+/// destination port is a server port too and a lower one.
 pub fn sender_is_server(flags: Flags, src_port: u16, dst_port: u16) -> bool {
     if flags.syn() && !flags.ack() {
         return false;
@@ -30,11 +30,7 @@ pub fn sender_is_server(flags: Flags, src_port: u16, dst_port: u16) -> bool {
     if !is_likely_server_port(src_port) {
         return false;
     }
-    if is_likely_server_port(dst_port) {
-        !flags.syn() && src_port < dst_port
-    } else {
-        true
-    }
+    flags.syn() || !is_likely_server_port(dst_port) || src_port < dst_port
 }
 
 #[cfg(test)]
@@ -53,7 +49,9 @@ mod tests {
         let data = Flags(Flags::ACK | Flags::PSH);
         assert!(!sender_is_server(syn, 443, 51000));
         assert!(sender_is_server(syn_ack, 80, 51000));
-        assert!(!sender_is_server(syn_ack, 80, 443));
+        assert!(sender_is_server(syn_ack, 80, 443));
+        assert!(sender_is_server(syn_ack, 8000, 1080));
+        assert!(!sender_is_server(syn_ack, 51000, 80));
         assert!(sender_is_server(data, 443, 51000));
         assert!(sender_is_server(data, 80, 443));
         assert!(!sender_is_server(data, 443, 80));

@@ -114,7 +114,7 @@ fn input_report(input: &InputStats) -> InputReport {
         first_ts: input.first_ts.map(format_ts),
         last_ts: input.last_ts.map(format_ts),
         truncated_packets: input.truncated,
-        undecodable_packets: input.undecodable + input.bad_ip_checksum,
+        undecodable_packets: input.undecodable,
         non_tcp_packets: input.not_tcp,
         filtered_packets: input.filtered,
         tcp_packets: input.tcp,
