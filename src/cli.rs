@@ -175,10 +175,11 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     let stream_lines = config.format == Format::Jsonl;
     let stats = analyze(&config.files, &config.options, &mut |flow| {
         let report = flow_report(&flow);
-        if stream_lines && write_error.is_none() {
-            if let Err(err) = json::write_flow_line(&report, &mut out) {
-                write_error = Some(err);
-            }
+        if stream_lines
+            && write_error.is_none()
+            && let Err(err) = json::write_flow_line(&report, &mut out)
+        {
+            write_error = Some(err);
         }
         builder.add(report);
     })?;

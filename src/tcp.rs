@@ -11,7 +11,7 @@ pub struct SeqNum(pub u32);
 
 impl SeqNum {
     /// `self + n` modulo 2^32.
-    pub fn add(self, n: u32) -> SeqNum {
+    pub fn plus(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_add(n))
     }
 
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(before.distance(after), -16);
         assert!(before.is_before(after));
         assert!(after.is_after(before));
-        assert_eq!(before.add(16), after);
+        assert_eq!(before.plus(16), after);
     }
 
     #[test]
@@ -151,7 +151,7 @@ mod tests {
     proptest! {
         #[test]
         fn add_then_distance_round_trips(a in any::<u32>(), n in 0u32..(1 << 31)) {
-            prop_assert_eq!(SeqNum(a).add(n).distance(SeqNum(a)), i64::from(n));
+            prop_assert_eq!(SeqNum(a).plus(n).distance(SeqNum(a)), i64::from(n));
         }
 
         #[test]

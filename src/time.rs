@@ -39,11 +39,19 @@ impl Timestamp {
 
 impl Span {
     pub fn from_secs(secs: u64) -> Span {
-        Span(i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000_000).saturating_mul(1_000_000_000))
+        Span(
+            i64::try_from(secs)
+                .unwrap_or(i64::MAX / 1_000_000_000)
+                .saturating_mul(1_000_000_000),
+        )
     }
 
     pub fn from_millis(ms: u64) -> Span {
-        Span(i64::try_from(ms).unwrap_or(i64::MAX / 1_000_000).saturating_mul(1_000_000))
+        Span(
+            i64::try_from(ms)
+                .unwrap_or(i64::MAX / 1_000_000)
+                .saturating_mul(1_000_000),
+        )
     }
 
     pub fn as_secs_f64(self) -> f64 {

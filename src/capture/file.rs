@@ -29,13 +29,14 @@ impl FileSource {
         let capture = Capture::from_file_with_precision(path, Precision::Nano)
             .map_err(|err| open_error(&shown, &err))?;
         let dlt = capture.get_datalink().0;
-        let link_type = LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
-            path: shown.clone(),
-            dlt,
-            name: pcap::Linktype(dlt)
-                .get_name()
-                .unwrap_or_else(|_| "unknown".to_string()),
-        })?;
+        let link_type =
+            LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
+                path: shown.clone(),
+                dlt,
+                name: pcap::Linktype(dlt)
+                    .get_name()
+                    .unwrap_or_else(|_| "unknown".to_string()),
+            })?;
         let filter = match filter {
             Some(expr) => Some(compile_filter(&capture, expr)?),
             None => None,
@@ -72,10 +73,10 @@ impl FileSource {
             }
         };
         self.frames_read += 1;
-        if let Some(program) = &self.filter {
-            if !program.filter(packet.data) {
-                return NextFrame::Filtered;
-            }
+        if let Some(program) = &self.filter
+            && !program.filter(packet.data)
+        {
+            return NextFrame::Filtered;
         }
         // With nanosecond precision libpcap puts nanoseconds in tv_usec.
         let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
@@ -93,10 +94,12 @@ pub(crate) fn compile_filter<T: pcap::Activated + ?Sized>(
     capture: &Capture<T>,
     expr: &str,
 ) -> Result<BpfProgram, CaptureError> {
-    capture.compile(expr, true).map_err(|err| CaptureError::BadFilter {
-        filter: expr.to_string(),
-        detail: pcap_error_text(&err),
-    })
+    capture
+        .compile(expr, true)
+        .map_err(|err| CaptureError::BadFilter {
+            filter: expr.to_string(),
+            detail: pcap_error_text(&err),
+        })
 }
 
 /// Checks that a capture file can be opened, so the error names the real cause.

@@ -97,14 +97,24 @@ pub enum CaptureError {
     IsDirectory { path: String },
     #[error("{path}: permission denied; make the file readable or run with sudo")]
     FileNotReadable { path: String },
-    #[error("{path}: the file is empty; the capture was never written (was tcpdump stopped before it flushed?)")]
+    #[error(
+        "{path}: the file is empty; the capture was never written (was tcpdump stopped before it flushed?)"
+    )]
     EmptyFile { path: String },
-    #[error("{path}: not a pcap or pcapng capture ({detail}); convert it with `editcap -F pcap IN OUT` or pass a capture file")]
+    #[error(
+        "{path}: not a pcap or pcapng capture ({detail}); convert it with `editcap -F pcap IN OUT` or pass a capture file"
+    )]
     NotACapture { path: String, detail: String },
     #[error("{path}: cannot read the capture: {detail}")]
     Unreadable { path: String, detail: String },
-    #[error("{path}: unsupported link type {name} ({dlt}); rstscope reads Ethernet, Linux cooked (SLL/SLL2), raw IP, BSD loopback, FDDI and PPP captures")]
-    UnsupportedLinkType { path: String, dlt: i32, name: String },
+    #[error(
+        "{path}: unsupported link type {name} ({dlt}); rstscope reads Ethernet, Linux cooked (SLL/SLL2), raw IP, BSD loopback, FDDI and PPP captures"
+    )]
+    UnsupportedLinkType {
+        path: String,
+        dlt: i32,
+        name: String,
+    },
     #[error("bad filter '{filter}': {detail}; write it as for tcpdump, e.g. 'tcp port 443'")]
     BadFilter { filter: String, detail: String },
 }

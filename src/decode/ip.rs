@@ -57,8 +57,9 @@ fn claimed_payload_len(ip: &LaxIpSlice<'_>) -> usize {
             let header = v4.header();
             usize::from(header.total_len()).saturating_sub(usize::from(header.ihl()) * 4)
         }
-        LaxIpSlice::Ipv6(v6) => usize::from(v6.header().payload_length())
-            .saturating_sub(v6.extensions().slice().len()),
+        LaxIpSlice::Ipv6(v6) => {
+            usize::from(v6.header().payload_length()).saturating_sub(v6.extensions().slice().len())
+        }
     }
 }
 
@@ -99,7 +100,8 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
     }
     let (src_ip, dst_ip) = (ip.source_addr(), ip.destination_addr());
     let (facts, ip_header_ok) = ip_facts(ip);
-    let word = |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
+    let word =
+        |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
     let port = |at: usize| u16::from_be_bytes([fixed[at], fixed[at + 1]]);
     let flags = Flags(fixed[13]);
     let checksum = if !ip_header_ok {
@@ -149,7 +151,9 @@ fn parse_options(bytes: &[u8]) -> TcpOptions {
         }
         let Some(&len) = bytes.get(at + 1) else { break };
         let len = usize::from(len);
-        let Some(body) = bytes.get(at + 2..at + len.max(2)) else { break };
+        let Some(body) = bytes.get(at + 2..at + len.max(2)) else {
+            break;
+        };
         if len < 2 {
             break;
         }
@@ -158,7 +162,9 @@ fn parse_options(bytes: &[u8]) -> TcpOptions {
             (3, 1) => options.window_scale = Some(body[0]),
             (4, 0) => options.sack_permitted = true,
             (8, 8) => {
-                let value = |at: usize| u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+                let value = |at: usize| {
+                    u32::from_be_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]])
+                };
                 options.timestamps = Some((value(0), value(4)));
             }
             _ => {}

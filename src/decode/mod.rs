@@ -130,4 +130,3 @@ enum Layer<'a> {
     /// The walk ended without a segment.
     Done(Skip),
 }
-

@@ -30,6 +30,8 @@ pub struct Endpoint {
     pub(super) rst_count: u32,
     pub(super) did_close: bool,
     pub(super) letters: LetterMemory,
+    /// This side's last_seq when a content gap was last counted for it.
+    gap_at: Option<u32>,
     /// What this side's first checked segment said about checksums (see `is_dropped_for_checksum`).
     checksums: ChecksumTrust,
     /// The ISN, when this side's SYN was seen.
@@ -67,6 +69,7 @@ impl Default for Endpoint {
             did_close: false,
             letters: LetterMemory::default(),
             checksums: ChecksumTrust::Unknown,
+            gap_at: None,
             isn: None,
             highest_ack: None,
             last_wnd: 0,
@@ -129,7 +132,7 @@ impl Endpoint {
     pub(super) fn acknowledged(&mut self, ack: u32, rst: bool) {
         let (_, underflow) = relative(ack, self.ack_seq, self.ack_wraps, self.start_seq);
         let delta = seq_delta(ack, self.ack_seq);
-        if !underflow && !rst && delta > 0 && !(ack == 0 && delta > 1_048_576) {
+        if !underflow && !rst && delta > 0 && (ack != 0 || delta <= 1_048_576) {
             if ack < self.ack_seq {
                 self.ack_wraps += 1;
             }
@@ -187,13 +190,37 @@ impl Endpoint {
         if size > u64::from(u32::MAX) * 4 {
             return 0;
         }
-        if size != 0 {
-            size -= 1;
-        }
-        if self.fin_count > 0 && size != 0 {
-            size -= 1;
+        // The SYN octet, then the FIN octet, take sequence space but carry no payload.
+        size = size.saturating_sub(1);
+        if self.fin_count > 0 {
+            size = size.saturating_sub(1);
         }
         size
+    }
+
+    /// True when the peer acknowledged data of this side that the capture never held: a
+    /// content gap, counted once per hole (a simplification of Zeek's reassembler, which
+    /// also counts only where both sides are established and ignores holes at the very start
+    /// of a mid-stream flow).
+    pub(super) fn is_gap_acknowledged(&mut self, ack: u32, both_clean: bool) -> bool {
+        if !both_clean || seq_delta(ack, self.last_seq) <= 0 || self.gap_at == Some(self.last_seq) {
+            return false;
+        }
+        let (up_to, _) = self.relative_seq(ack);
+        let partial =
+            self.prev_state == EndpointState::Partial || self.state == EndpointState::Partial;
+        if partial && up_to <= 2 {
+            return false;
+        }
+        self.gap_at = Some(self.last_seq);
+        true
+    }
+
+    /// Established, or closed after being established: Zeek reports gaps only then.
+    pub(super) fn is_clean(&self) -> bool {
+        self.state == EndpointState::Established
+            || (self.state == EndpointState::Closed
+                && self.prev_state == EndpointState::Established)
     }
 
     /// True when a segment's bad checksum means a receiver dropped it, so the flow must ignore

@@ -179,6 +179,7 @@ mod tests {
             (false, SYN_ACK, 0, 0),
             (true, ACK, 1, 0),
             (true, ACK, 1, 10),
+            (false, ACK, 1, 0),
             (false, ACK, 1, 20),
             (true, ACK, 11, 0),
             (true, FIN_ACK, 11, 0),

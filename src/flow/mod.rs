@@ -251,10 +251,11 @@ impl Flow {
         if c.state == Inactive && s.state == Inactive {
             deadline = deadline.min(self.last_ts.after(CLOSE_LINGER));
         }
-        if let Some(attempt) = self.attempt_deadline {
-            if matches!(c.state, SynSent | SynAckSent) && s.state == Inactive {
-                deadline = deadline.min(attempt);
-            }
+        if let Some(attempt) = self.attempt_deadline
+            && matches!(c.state, SynSent | SynAckSent)
+            && s.state == Inactive
+        {
+            deadline = deadline.min(attempt);
         }
         deadline
     }
@@ -359,7 +360,8 @@ impl Flow {
     fn track(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {
         let flags = segment.flags;
         let (seq, len) = (segment.seq.0, segment.len);
-        let seg_len = if flags.rst() { 0 } else { len } + u32::from(flags.syn()) + u32::from(flags.fin());
+        let seg_len =
+            if flags.rst() { 0 } else { len } + u32::from(flags.syn()) + u32::from(flags.fin());
         let one_past = seq.wrapping_add(seg_len);
         let client_state = self.client_side.state;
         let (sender, peer) = if is_client {
@@ -368,7 +370,8 @@ impl Flow {
             (&mut self.server_side, &mut self.client_side)
         };
         if flags.syn() && is_client && sender.state == EndpointState::Inactive {
-            self.attempt_deadline.get_or_insert(ts.after(ATTEMPT_TIMEOUT));
+            self.attempt_deadline
+                .get_or_insert(ts.after(ATTEMPT_TIMEOUT));
         }
         sender.init_sequence(flags.syn(), seq, one_past);
         let (rel_seq, _) = sender.relative_seq(seq);
@@ -408,6 +411,14 @@ impl Flow {
                 || peer.state == EndpointState::Inactive;
             if complete && self.close_deadline.is_none() {
                 self.close_deadline = Some(self.zeek_last_ts.after(CLOSE_LINGER));
+            }
+        }
+        if let Some(ack) = segment.ack
+            && !flags.rst()
+        {
+            let both_clean = sender.is_clean() && peer.is_clean();
+            if peer.is_gap_acknowledged(ack.0, both_clean) {
+                self.history.scaled(&mut peer.letters.gap, 'G', !is_client);
             }
         }
         if change.flip {

@@ -85,10 +85,12 @@ impl FlowTable {
     pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) {
         self.expire(at.ts, done);
         let key = FlowKey::of(segment);
-        if let Some(flow) = self.flows.get(&key) {
-            if flow.is_reused_by(segment) {
-                self.finish(key, FlowEnd::Reused, done);
-            }
+        if self
+            .flows
+            .get(&key)
+            .is_some_and(|flow| flow.is_reused_by(segment))
+        {
+            self.finish(key, FlowEnd::Reused, done);
         }
         if !self.flows.contains_key(&key) {
             if self.flows.len() >= self.config.max_flows {

@@ -39,7 +39,14 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
         table.set_content_arrangement(ContentArrangement::Disabled);
     }
     table.set_header([
-        "Flow", "Client", "Server", "State", "History", "Close", "Duration", "Packets c/s",
+        "Flow",
+        "Client",
+        "Server",
+        "State",
+        "History",
+        "Close",
+        "Duration",
+        "Packets c/s",
         "Resets (from, flags, frame, TTL)",
     ]);
     for flow in flows {
@@ -99,10 +106,19 @@ pub fn summary_paragraph(report: &Report) -> String {
     let packets: u64 = inputs.iter().map(|i| i.packets).sum();
     let tcp: u64 = inputs.iter().map(|i| i.tcp_packets).sum();
     let skipped = [
-        (inputs.iter().map(|i| i.filtered_packets).sum::<u64>(), "filtered out"),
+        (
+            inputs.iter().map(|i| i.filtered_packets).sum::<u64>(),
+            "filtered out",
+        ),
         (inputs.iter().map(|i| i.non_tcp_packets).sum(), "not TCP"),
-        (inputs.iter().map(|i| i.truncated_packets).sum(), "truncated"),
-        (inputs.iter().map(|i| i.undecodable_packets).sum(), "undecodable"),
+        (
+            inputs.iter().map(|i| i.truncated_packets).sum(),
+            "truncated",
+        ),
+        (
+            inputs.iter().map(|i| i.undecodable_packets).sum(),
+            "undecodable",
+        ),
     ];
     let reasons: Vec<String> = skipped
         .iter()
