@@ -130,3 +130,6 @@ enum Layer<'a> {
     /// The walk ended without a segment.
     Done(Skip),
 }
+
+#[cfg(test)]
+mod tests;

@@ -435,3 +435,6 @@ impl Flow {
         self.client_side.packets + self.server_side.packets
     }
 }
+
+#[cfg(test)]
+mod tests;
