@@ -1,7 +1,7 @@
 //! Test support: build TCP conversations packet by packet, wrap them in any link type or
 //! encapsulation, write them as real pcap files through libpcap (pcap's `Capture::dead` and
 //! `savefile`), and run the built binary on them.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
