@@ -5,13 +5,12 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::flow::FlowConfig;
-use crate::pipeline::{AnalyzeOptions, analyze};
+use crate::pipeline::{AnalyzeOptions, analyze, check_inputs};
 use crate::report::{self, ReportBuilder, Retain, flow_report, json, table};
 use crate::time::Span;
 
@@ -163,13 +162,9 @@ pub fn run() -> anyhow::Result<Outcome> {
 }
 
 fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
+    check_inputs(&config.files, &config.options)?;
     let terminal = config.output.is_none() && io::stdout().is_terminal();
-    let mut out: Box<dyn Write> = match &config.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| {
-            format!("{}: cannot create the output file", path.display())
-        })?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = Output::open(config.output.as_deref())?;
     let mut builder = ReportBuilder::new(config.retain);
     let mut write_error: Option<io::Error> = None;
     let stream_lines = config.format == Format::Jsonl;
@@ -177,24 +172,67 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         let report = flow_report(&flow);
         if stream_lines
             && write_error.is_none()
-            && let Err(err) = json::write_flow_line(&report, &mut out)
+            && let Err(err) = json::write_flow_line(&report, &mut out.writer)
         {
             write_error = Some(err);
         }
         builder.add(report);
     })?;
     if let Some(err) = write_error {
-        return Err(err.into());
+        return Err(out.failed(err));
     }
     let report = builder.finish(&stats);
-    match config.format {
-        Format::Table => table::write_table(&report, table::TableStyle { terminal }, &mut out)?,
-        Format::Json => json::write_report(&report, &mut out)?,
-        Format::Jsonl => {}
-    }
-    out.flush()?;
+    let written = match config.format {
+        Format::Table => {
+            table::write_table(&report, table::TableStyle { terminal }, &mut out.writer)
+        }
+        Format::Json => json::write_report(&report, &mut out.writer),
+        Format::Jsonl => Ok(()),
+    };
+    written
+        .and_then(|()| out.writer.flush())
+        .map_err(|err| out.failed(err))?;
     Ok(Outcome {
         complete: stats.inputs.iter().all(|input| input.broken.is_none()),
         warnings: report::warnings(&stats),
     })
+}
+
+/// Where the output goes, and its name for error messages.
+struct Output {
+    writer: Box<dyn Write>,
+    name: String,
+}
+
+impl Output {
+    /// Standard output, or a new file (created only once the inputs are known to be good).
+    fn open(path: Option<&Path>) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output {
+                writer: Box::new(BufWriter::new(io::stdout().lock())),
+                name: "standard output".to_string(),
+            });
+        };
+        let file = File::create(path).map_err(|err| {
+            let reason = err.to_string();
+            anyhow::Error::new(err).context(format!(
+                "{}: cannot create the output file ({reason}); check that its directory exists and is writable",
+                path.display()
+            ))
+        })?;
+        Ok(Output {
+            writer: Box::new(BufWriter::new(file)),
+            name: path.display().to_string(),
+        })
+    }
+
+    /// The error for a failed write, naming the output and what to do. A closed pipe keeps
+    /// its io::Error underneath, so `main` can treat it as success.
+    fn failed(&self, err: io::Error) -> anyhow::Error {
+        let reason = err.to_string();
+        anyhow::Error::new(err).context(format!(
+            "{}: cannot write the output ({reason}); free some space or write elsewhere with -o FILE",
+            self.name
+        ))
+    }
 }

@@ -32,10 +32,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes on one line.
+/// The error on one line. Every error rstscope raises carries its cause and its fix in its
+/// own message, so only the outermost message is printed.
 fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|cause| cause.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    err.to_string().replace('\n', " ")
 }

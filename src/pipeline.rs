@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::capture::{CaptureError, FileSource, NextFrame};
-use crate::decode::{Decoded, Skip, decode};
+use crate::decode::{Captured, Decoded, Skip, decode};
 use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef};
 use crate::time::Timestamp;
 
@@ -45,16 +45,22 @@ pub struct RunStats {
     pub evicted_flows: u64,
 }
 
+/// Opens every input once (and compiles the filter for each), so that a bad path, file or
+/// filter fails before any output is written.
+pub fn check_inputs(paths: &[PathBuf], options: &AnalyzeOptions) -> Result<(), CaptureError> {
+    for path in paths {
+        FileSource::open(path, options.filter.as_deref())?;
+    }
+    Ok(())
+}
+
 /// Analyses capture files; each finished flow goes to `on_flow`.
 pub fn analyze(
     paths: &[PathBuf],
     options: &AnalyzeOptions,
     on_flow: &mut dyn FnMut(Flow),
 ) -> Result<RunStats, CaptureError> {
-    // Open every input once up front, so a bad path or filter fails before any output.
-    for path in paths {
-        FileSource::open(path, options.filter.as_deref())?;
-    }
+    check_inputs(paths, options)?;
     let mut table = FlowTable::new(options.flows);
     let mut done = Vec::new();
     let mut stats = RunStats::default();
@@ -104,7 +110,11 @@ fn read_input(
             frame: frame.number,
             ts: frame.ts,
         };
-        match decode(link_type, frame.data) {
+        match decode(
+            link_type,
+            frame.data,
+            Captured::of(frame.data.len(), frame.wire_len),
+        ) {
             Decoded::Segment(segment) => {
                 stats.tcp += 1;
                 table.observe(&segment, at, done);

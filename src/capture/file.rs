@@ -32,10 +32,10 @@ impl FileSource {
         let link_type =
             LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
                 path: shown.clone(),
-                dlt,
-                name: pcap::Linktype(dlt)
-                    .get_name()
-                    .unwrap_or_else(|_| "unknown".to_string()),
+                name: match pcap::Linktype(dlt).get_name() {
+                    Ok(name) => format!("{name} ({dlt})"),
+                    Err(_) => format!("{dlt} (not one libpcap knows)"),
+                },
             })?;
         let filter = match filter {
             Some(expr) => Some(compile_filter(&capture, expr)?),
@@ -138,24 +138,21 @@ fn check_file(path: &Path, shown: &str) -> Result<(), CaptureError> {
     Ok(())
 }
 
-/// Turns libpcap's refusal to open a file into the error that names its cause.
+/// Turns libpcap's refusal to open a file into the error that names its cause. The file
+/// exists and is readable (checked before), so whatever libpcap objects to is its content.
 fn open_error(shown: &str, err: &pcap::Error) -> CaptureError {
     let detail = pcap_error_text(err);
     let lower = detail.to_lowercase();
-    if lower.contains("unknown file format") || lower.contains("bad dump file format") {
-        CaptureError::NotACapture {
-            path: shown.to_string(),
-            detail: "unknown file format".to_string(),
-        }
-    } else if lower.contains("truncated dump file") || lower.contains("truncated pcapng") {
-        CaptureError::NotACapture {
-            path: shown.to_string(),
-            detail: format!("the file header is incomplete: {detail}"),
-        }
+    let detail = if lower.contains("unknown file format") || lower.contains("bad dump file format")
+    {
+        "unknown file format".to_string()
+    } else if lower.contains("truncated") {
+        "the file header is incomplete".to_string()
     } else {
-        CaptureError::Unreadable {
-            path: shown.to_string(),
-            detail,
-        }
+        format!("its header is corrupt: {detail}")
+    };
+    CaptureError::NotACapture {
+        path: shown.to_string(),
+        detail,
     }
 }

@@ -105,16 +105,12 @@ pub enum CaptureError {
         "{path}: not a pcap or pcapng capture ({detail}); convert it with `editcap -F pcap IN OUT` or pass a capture file"
     )]
     NotACapture { path: String, detail: String },
-    #[error("{path}: cannot read the capture: {detail}")]
+    #[error("{path}: cannot read the file ({detail}); check that it is readable and complete")]
     Unreadable { path: String, detail: String },
     #[error(
-        "{path}: unsupported link type {name} ({dlt}); rstscope reads Ethernet, Linux cooked (SLL/SLL2), raw IP, BSD loopback, FDDI and PPP captures"
+        "{path}: unsupported link type {name}; rstscope reads Ethernet, Linux cooked (SLL/SLL2), raw IP, BSD loopback, FDDI and PPP captures (capture on an Ethernet or the `any` interface)"
     )]
-    UnsupportedLinkType {
-        path: String,
-        dlt: i32,
-        name: String,
-    },
+    UnsupportedLinkType { path: String, name: String },
     #[error("bad filter '{filter}': {detail}; write it as for tcpdump, e.g. 'tcp port 443'")]
     BadFilter { filter: String, detail: String },
 }

@@ -8,7 +8,7 @@ use etherparse::{IpNumber, LaxIpSlice, LenSource, err::ip::LaxHeaderSliceError};
 
 use super::checksum::{TcpChecksum, check_tcp, ipv4_header_ok};
 use super::link::be16;
-use super::{Checksum, IpFacts, Layer, Segment, Skip, TcpOptions, tunnel};
+use super::{Captured, Checksum, IpFacts, Layer, Segment, Skip, TcpOptions, tunnel};
 use crate::tcp::{Flags, SeqNum};
 
 /// The outcome of decoding one IP packet.
@@ -20,7 +20,7 @@ pub(super) enum IpOutcome<'a> {
 }
 
 /// Decodes an IP packet that starts at `bytes[0]`.
-pub(super) fn decode_ip(bytes: &[u8], tunneled: bool) -> IpOutcome<'_> {
+pub(super) fn decode_ip(bytes: &[u8], tunneled: bool, captured: Captured) -> IpOutcome<'_> {
     let ip = match LaxIpSlice::from_slice(bytes) {
         Ok((ip, None)) => ip,
         Ok((ip, Some(_ext_error))) if ip.payload().ip_number != IpNumber::TCP => {
@@ -31,6 +31,9 @@ pub(super) fn decode_ip(bytes: &[u8], tunneled: bool) -> IpOutcome<'_> {
         Err(LaxHeaderSliceError::Content(_)) => return IpOutcome::Skip(Skip::Undecodable),
     };
     let payload = ip.payload();
+    if lengths_lie(&ip, captured) {
+        return IpOutcome::Skip(Skip::Undecodable);
+    }
     if payload.fragmented {
         return IpOutcome::Skip(Skip::NotTcp);
     }
@@ -44,6 +47,20 @@ pub(super) fn decode_ip(bytes: &[u8], tunneled: bool) -> IpOutcome<'_> {
         },
         _ => IpOutcome::Skip(Skip::NotTcp),
     }
+}
+
+/// True when the IP length fields cannot be right: an IPv4 total length shorter than its own
+/// header, or a packet that claims more bytes than a frame captured whole holds. (A total
+/// length of 0 is what TCP segmentation offload leaves on the sender's capture: not a lie.)
+fn lengths_lie(ip: &LaxIpSlice<'_>, captured: Captured) -> bool {
+    if let LaxIpSlice::Ipv4(v4) = ip {
+        let header = v4.header();
+        let total = usize::from(header.total_len());
+        if total != 0 && total < usize::from(header.ihl()) * 4 {
+            return true;
+        }
+    }
+    captured == Captured::Whole && ip.payload().incomplete
 }
 
 /// The IP payload length the headers claim, or the captured length where they claim nothing.
@@ -87,6 +104,11 @@ fn ip_facts(ip: &LaxIpSlice<'_>) -> (IpFacts, bool) {
 
 fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
     let captured = ip.payload().payload;
+    let claimed = claimed_payload_len(ip);
+    if claimed < 20 {
+        // The IP header says the segment is shorter than a TCP header.
+        return IpOutcome::Skip(Skip::Undecodable);
+    }
     let Some(fixed) = captured.get(0..20) else {
         return IpOutcome::Skip(Skip::Truncated);
     };
@@ -94,8 +116,7 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
     if header_len < 20 {
         return IpOutcome::Skip(Skip::Undecodable);
     }
-    let claimed = claimed_payload_len(ip);
-    if header_len > claimed.max(captured.len()) {
+    if header_len > claimed {
         return IpOutcome::Skip(Skip::Undecodable);
     }
     let (src_ip, dst_ip) = (ip.source_addr(), ip.destination_addr());

@@ -93,8 +93,28 @@ pub enum Decoded {
     Skipped(Skip),
 }
 
+/// Whether a frame was captured whole or cut by the snap length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Captured {
+    /// Every byte on the wire is here: a length field that claims more is lying.
+    Whole,
+    /// The snap length cut the frame: length fields may claim more than is here.
+    Cut,
+}
+
+impl Captured {
+    /// Compares what was captured with the frame's length on the wire.
+    pub fn of(captured_len: usize, wire_len: u32) -> Captured {
+        if u32::try_from(captured_len).is_ok_and(|len| len >= wire_len) {
+            Captured::Whole
+        } else {
+            Captured::Cut
+        }
+    }
+}
+
 /// Decodes one frame of the given link type.
-pub fn decode(link_type: LinkType, data: &[u8]) -> Decoded {
+pub fn decode(link_type: LinkType, data: &[u8], captured: Captured) -> Decoded {
     let mut layer = link::start(link_type, data);
     let mut tunneled = false;
     for _ in 0..MAX_LAYERS {
@@ -103,7 +123,7 @@ pub fn decode(link_type: LinkType, data: &[u8]) -> Decoded {
             Layer::Ethernet(bytes) => link::ethernet(bytes),
             Layer::EtherType(ether_type, bytes) => link::ether_type(ether_type, bytes),
             Layer::Ppp(protocol, bytes) => link::ppp(protocol, bytes),
-            Layer::Ip(bytes) => match ip::decode_ip(bytes, tunneled) {
+            Layer::Ip(bytes) => match ip::decode_ip(bytes, tunneled, captured) {
                 ip::IpOutcome::Segment(segment) => return Decoded::Segment(segment),
                 ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
                 ip::IpOutcome::Inner(next) => {

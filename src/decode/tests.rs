@@ -52,6 +52,7 @@ fn ethernet_ipv4() {
     assert_is_the_segment(decode(
         LinkType::Ethernet,
         &with_ethernet(0x0800, &ipv4_segment()),
+        Captured::Whole,
     ));
 }
 
@@ -59,44 +60,56 @@ fn ethernet_ipv4() {
 fn vlan_and_qinq() {
     let mut tagged = vec![0x00, 0x64, 0x08, 0x00];
     tagged.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::Ethernet, &with_ethernet(0x8100, &tagged)));
+    assert_is_the_segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x8100, &tagged),
+        Captured::Whole,
+    ));
     let mut double = vec![0x00, 0x0a, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00];
     double.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::Ethernet, &with_ethernet(0x88a8, &double)));
+    assert_is_the_segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x88a8, &double),
+        Captured::Whole,
+    ));
 }
 
 #[test]
 fn raw_ip() {
-    assert_is_the_segment(decode(LinkType::Raw, &ipv4_segment()));
+    assert_is_the_segment(decode(LinkType::Raw, &ipv4_segment(), Captured::Whole));
 }
 
 #[test]
 fn bsd_loopback_in_both_byte_orders() {
     let mut null = 2u32.to_le_bytes().to_vec();
     null.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::Null, &null));
+    assert_is_the_segment(decode(LinkType::Null, &null, Captured::Whole));
     let mut looped = 2u32.to_be_bytes().to_vec();
     looped.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::Loop, &looped));
+    assert_is_the_segment(decode(LinkType::Loop, &looped, Captured::Whole));
 }
 
 #[test]
 fn linux_cooked_v1_and_v2() {
     let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
     sll.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::LinuxSll, &sll));
+    assert_is_the_segment(decode(LinkType::LinuxSll, &sll, Captured::Whole));
     let mut sll2 = vec![
         0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0,
     ];
     sll2.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::LinuxSll2, &sll2));
+    assert_is_the_segment(decode(LinkType::LinuxSll2, &sll2, Captured::Whole));
 }
 
 #[test]
 fn mpls_stack_of_two_labels() {
     let mut mpls = vec![0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40];
     mpls.extend_from_slice(&ipv4_segment());
-    assert_is_the_segment(decode(LinkType::Ethernet, &with_ethernet(0x8847, &mpls)));
+    assert_is_the_segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x8847, &mpls),
+        Captured::Whole,
+    ));
 }
 
 #[test]
@@ -106,7 +119,11 @@ fn pppoe_session() {
     pppoe.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
     pppoe.extend_from_slice(&[0x00, 0x21]);
     pppoe.extend_from_slice(&ip);
-    assert_is_the_segment(decode(LinkType::Ethernet, &with_ethernet(0x8864, &pppoe)));
+    assert_is_the_segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x8864, &pppoe),
+        Captured::Whole,
+    ));
 }
 
 #[test]
@@ -117,7 +134,7 @@ fn vxlan_inner_flow_is_tunneled() {
     let outer = PacketBuilder::ipv4([203, 0, 113, 1], [203, 0, 113, 2], 64).udp(40000, 4789);
     let mut packet = Vec::new();
     outer.write(&mut packet, &vxlan).unwrap();
-    let decoded = decode(LinkType::Raw, &packet);
+    let decoded = decode(LinkType::Raw, &packet, Captured::Whole);
     assert!(matches!(&decoded, Decoded::Segment(seg) if seg.tunneled));
     assert_is_the_segment(decoded);
 }
@@ -131,7 +148,7 @@ fn gre_with_key_and_sequence() {
     outer
         .write(&mut packet, etherparse::IpNumber::GRE, &gre)
         .unwrap();
-    assert_is_the_segment(decode(LinkType::Raw, &packet));
+    assert_is_the_segment(decode(LinkType::Raw, &packet, Captured::Whole));
 }
 
 #[test]
@@ -145,7 +162,11 @@ fn ipv6_hop_limit_and_no_ip_id() {
     .rst();
     let mut packet = Vec::new();
     builder.write(&mut packet, &[]).unwrap();
-    let seg = segment(decode(LinkType::Ethernet, &with_ethernet(0x86dd, &packet)));
+    let seg = segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x86dd, &packet),
+        Captured::Whole,
+    ));
     assert_eq!(seg.ip.ttl, 47);
     assert_eq!(seg.ip.ip_id, None);
     assert!(seg.flags.rst());
@@ -156,7 +177,7 @@ fn ipv6_hop_limit_and_no_ip_id() {
 fn snaplen_cut_payload_keeps_the_true_length() {
     let packet = ipv4_segment();
     let cut = &packet[..40];
-    let seg = segment(decode(LinkType::Raw, cut));
+    let seg = segment(decode(LinkType::Raw, cut, Captured::Cut));
     assert_eq!(seg.len, 5);
     assert_eq!(seg.checksum, Checksum::Unverified);
 }
@@ -165,13 +186,40 @@ fn snaplen_cut_payload_keeps_the_true_length() {
 fn a_cut_tcp_header_is_truncated_and_not_tcp_is_not_tcp() {
     let packet = ipv4_segment();
     assert_eq!(
-        decode(LinkType::Raw, &packet[..30]),
+        decode(LinkType::Raw, &packet[..30], Captured::Cut),
         Decoded::Skipped(Skip::Truncated)
     );
     let arp = with_ethernet(0x0806, &[0; 28]);
     assert_eq!(
-        decode(LinkType::Ethernet, &arp),
+        decode(LinkType::Ethernet, &arp, Captured::Whole),
         Decoded::Skipped(Skip::NotTcp)
+    );
+}
+
+#[test]
+fn ip_lengths_that_lie_are_undecodable() {
+    let mut short = ipv4_segment();
+    short[2..4].copy_from_slice(&10u16.to_be_bytes());
+    assert_eq!(
+        decode(LinkType::Raw, &short, Captured::Whole),
+        Decoded::Skipped(Skip::Undecodable)
+    );
+    let mut too_short_for_tcp = ipv4_segment();
+    too_short_for_tcp[2..4].copy_from_slice(&30u16.to_be_bytes());
+    assert_eq!(
+        decode(LinkType::Raw, &too_short_for_tcp, Captured::Whole),
+        Decoded::Skipped(Skip::Undecodable)
+    );
+    let mut too_long = ipv4_segment();
+    too_long[2..4].copy_from_slice(&1500u16.to_be_bytes());
+    assert_eq!(
+        decode(LinkType::Raw, &too_long, Captured::Whole),
+        Decoded::Skipped(Skip::Undecodable)
+    );
+    // The same claim on a frame the snap length cut is believed.
+    assert_eq!(
+        segment(decode(LinkType::Raw, &too_long, Captured::Cut)).len,
+        1460
     );
 }
 
@@ -180,7 +228,7 @@ fn a_data_offset_below_five_is_undecodable() {
     let mut packet = ipv4_segment();
     packet[20 + 12] = 0x40;
     assert_eq!(
-        decode(LinkType::Raw, &packet),
+        decode(LinkType::Raw, &packet, Captured::Whole),
         Decoded::Skipped(Skip::Undecodable)
     );
 }
@@ -190,14 +238,14 @@ fn a_corrupted_checksum_is_bad_and_an_offloaded_one_is_recognised() {
     let mut packet = ipv4_segment();
     packet[20 + 16] ^= 0x55;
     assert_eq!(
-        segment(decode(LinkType::Raw, &packet)).checksum,
+        segment(decode(LinkType::Raw, &packet, Captured::Whole)).checksum,
         Checksum::Bad
     );
     let mut offloaded = ipv4_segment();
     offloaded[36] = 0;
     offloaded[37] = 0;
     assert_eq!(
-        segment(decode(LinkType::Raw, &offloaded)).checksum,
+        segment(decode(LinkType::Raw, &offloaded, Captured::Whole)).checksum,
         Checksum::Offloaded
     );
 }
@@ -216,7 +264,7 @@ fn options_are_read() {
         .unwrap();
     let mut packet = Vec::new();
     builder.write(&mut packet, &[]).unwrap();
-    let options = segment(decode(LinkType::Raw, &packet)).options;
+    let options = segment(decode(LinkType::Raw, &packet, Captured::Whole)).options;
     assert!(options.captured);
     assert_eq!(options.mss, Some(1460));
     assert_eq!(options.window_scale, Some(7));
@@ -239,7 +287,8 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         for link_type in ALL_LINK_TYPES {
-            let _ = decode(link_type, &bytes);
+            let _ = decode(link_type, &bytes, Captured::Whole);
+            let _ = decode(link_type, &bytes, Captured::Cut);
         }
     }
 
@@ -250,6 +299,7 @@ proptest! {
             frame[flip] ^= 1 << bit;
         }
         frame.truncate(cut.min(frame.len()));
-        let _ = decode(LinkType::Ethernet, &frame);
+        let _ = decode(LinkType::Ethernet, &frame, Captured::Whole);
+        let _ = decode(LinkType::Ethernet, &frame, Captured::Cut);
     }
 }
