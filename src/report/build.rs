@@ -83,6 +83,18 @@ pub fn warnings(stats: &RunStats) -> Vec<String> {
         .iter()
         .filter_map(|input| input.broken.clone())
         .collect();
+    for pair in stats.inputs.windows(2) {
+        if let (Some(earlier_end), Some(later_start)) = (pair[0].last_ts, pair[1].first_ts)
+            && later_start < earlier_end
+        {
+            warnings.push(format!(
+                "{} starts before {} ends: files are read as one capture in the order given, so \
+                 flows that span them may be split or merged; give rotated files in time order, \
+                 or analyse unrelated captures one at a time",
+                pair[1].path, pair[0].path
+            ));
+        }
+    }
     if stats.evicted_flows > 0 {
         warnings.push(format!(
             "the flow table was full: {} flows were finished early (raise --max-flows)",

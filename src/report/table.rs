@@ -57,12 +57,23 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
             flow.conn_state.clone(),
             flow.history.clone(),
             flow.close.to_string(),
-            format!("{:.3} s", flow.duration_s),
+            human_duration(flow.duration_s),
             format!("{}/{}", flow.packets.client, flow.packets.server),
             resets_cell(flow),
         ]);
     }
     table
+}
+
+/// A duration in the unit that keeps it readable: µs, ms or s.
+fn human_duration(secs: f64) -> String {
+    if secs < 0.001 {
+        format!("{:.0} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.3} s")
+    }
 }
 
 fn address(ip: &str, port: u16) -> String {
