@@ -65,10 +65,10 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
     table
 }
 
-/// A duration in the unit that keeps it readable: µs, ms or s.
+/// A duration in the unit that keeps it readable (plain ASCII: tables go into tickets).
 fn human_duration(secs: f64) -> String {
     if secs < 0.001 {
-        format!("{:.0} µs", secs * 1e6)
+        format!("{:.3} ms", secs * 1e3)
     } else if secs < 1.0 {
         format!("{:.1} ms", secs * 1e3)
     } else {
