@@ -1,4 +1,4 @@
-//! The command line: clap's types, checked once into a [`Config`], then the run itself.
+//! The command line: clap's types, checked once into a `Config`, then the run itself.
 //!
 //! Nothing below this module sees clap. `run` returns what `main` needs to finish: the
 //! warnings to print and whether the input was complete.

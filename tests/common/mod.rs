@@ -358,3 +358,181 @@ pub const DLT_RAW: i32 = 12;
 pub const DLT_LOOP: i32 = 108;
 pub const DLT_LINUX_SLL: i32 = 113;
 pub const DLT_LINUX_SLL2: i32 = 276;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for conn_states.rs, link_types.rs and flow_tracking.rs. Written without `unwrap`, so
+// they add nothing to clippy's `unwrap_used` warnings for any test crate that includes them.
+
+impl Conversation {
+    /// Sends `segments[index]` again at the current time with a fresh IP ID: a retransmission
+    /// with the same sequence number, flags and payload. Sequence numbers do not move.
+    pub fn resend(&mut self, index: usize) -> &mut Self {
+        let mut segment = self.segments[index].1.clone();
+        segment.ip_id = if segment.src == self.client {
+            self.client_ip_id = self.client_ip_id.wrapping_add(1);
+            self.client_ip_id
+        } else {
+            self.server_ip_id = self.server_ip_id.wrapping_add(1);
+            self.server_ip_id
+        };
+        self.segments.push((self.now_ns, segment));
+        self.now_ns += self.step_ns;
+        self
+    }
+
+    /// Sends the most recent segment again (see `resend`).
+    pub fn resend_last(&mut self) -> &mut Self {
+        self.resend(self.segments.len() - 1)
+    }
+
+    /// Adds a hand-built segment at the current time; sequence numbers do not move.
+    pub fn push_segment(&mut self, segment: Tcp) -> &mut Self {
+        self.segments.push((self.now_ns, segment));
+        self.now_ns += self.step_ns;
+        self
+    }
+}
+
+/// The segments of several conversations in time order (ties keep the argument order).
+pub fn merge_segments(conversations: &[&Conversation]) -> Vec<(i64, Tcp)> {
+    let mut all: Vec<(i64, Tcp)> = conversations
+        .iter()
+        .flat_map(|c| c.segments.iter().cloned())
+        .collect();
+    all.sort_by_key(|(ts, _)| *ts);
+    all
+}
+
+/// Each segment as an Ethernet frame.
+pub fn ethernet_frames_of(segments: &[(i64, Tcp)]) -> Vec<(i64, Vec<u8>)> {
+    segments
+        .iter()
+        .map(|(ts, tcp)| (*ts, ethernet(&tcp.ip_packet())))
+        .collect()
+}
+
+/// Runs `rstscope analyze --format json EXTRA... FILES...` and parses the report; panics with
+/// stderr when the run fails.
+pub fn analyze_json_with(extra: &[&str], paths: &[&Path]) -> serde_json::Value {
+    let mut args: Vec<String> = vec!["analyze".into(), "--format".into(), "json".into()];
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = rstscope(&refs);
+    assert!(
+        out.status.success(),
+        "rstscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|err| panic!("rstscope printed no JSON report ({err})"))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) {
+    if let Err(err) = std::fs::write(path, bytes) {
+        panic!("cannot write {}: {err}", path.display());
+    }
+}
+
+/// Writes a classic little-endian pcap file (microsecond timestamps) by hand, with `linktype`
+/// stored verbatim in the file header. libpcap's savefile maps DLT values to LINKTYPE values
+/// (DLT_RAW 12 is written as 101) and refuses some, so this is how a test gets a file whose
+/// header holds exactly the value it wants.
+pub fn write_pcap_linktype(path: &Path, linktype: u32, frames: &[(i64, Vec<u8>)]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4_u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
+    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
+    out.extend_from_slice(&262_144u32.to_le_bytes()); // snaplen
+    out.extend_from_slice(&linktype.to_le_bytes());
+    for (ts_ns, data) in frames {
+        let secs = ts_ns.div_euclid(1_000_000_000) as u32;
+        let micros = (ts_ns.rem_euclid(1_000_000_000) / 1000) as u32;
+        out.extend_from_slice(&secs.to_le_bytes());
+        out.extend_from_slice(&micros.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    write_file(path, &out);
+}
+
+/// One pcapng block: type, total length, body (padded to 32 bits), total length again.
+fn pcapng_block(block_type: u32, body: &[u8]) -> Vec<u8> {
+    let padded = body.len().div_ceil(4) * 4;
+    let total = (12 + padded) as u32;
+    let mut block = Vec::with_capacity(total as usize);
+    block.extend_from_slice(&block_type.to_le_bytes());
+    block.extend_from_slice(&total.to_le_bytes());
+    block.extend_from_slice(body);
+    block.resize(8 + padded, 0);
+    block.extend_from_slice(&total.to_le_bytes());
+    block
+}
+
+/// Writes a minimal little-endian pcapng file: a Section Header Block, one Interface
+/// Description Block of `linktype` and an Enhanced Packet Block per frame.
+///
+/// `tsresol` is the IDB's `if_tsresol` option: `Some(9)` stores timestamps in nanoseconds,
+/// `Some(6)` in microseconds, `None` leaves the option out (pcapng's default, microseconds).
+/// Frame times are given in nanoseconds and cut to the resolution.
+pub fn write_pcapng(path: &Path, linktype: u16, tsresol: Option<u8>, frames: &[(i64, Vec<u8>)]) {
+    let mut out = Vec::new();
+    // Section Header Block: byte-order magic, version 1.0, section length unknown (-1).
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1a2b_3c4d_u32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    out.extend(pcapng_block(0x0a0d_0d0a, &shb));
+    // Interface Description Block: link type, reserved, snaplen, options.
+    let mut idb = Vec::new();
+    idb.extend_from_slice(&linktype.to_le_bytes());
+    idb.extend_from_slice(&0u16.to_le_bytes());
+    idb.extend_from_slice(&262_144u32.to_le_bytes());
+    if let Some(resolution) = tsresol {
+        // if_tsresol (code 9, length 1), padded to 32 bits, then opt_endofopt.
+        idb.extend_from_slice(&9u16.to_le_bytes());
+        idb.extend_from_slice(&1u16.to_le_bytes());
+        idb.extend_from_slice(&[resolution, 0, 0, 0]);
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    out.extend(pcapng_block(1, &idb));
+    let units_per_second = 10u64.pow(u32::from(tsresol.unwrap_or(6)));
+    for (ts_ns, data) in frames {
+        let ts = (*ts_ns as u64) / (1_000_000_000 / units_per_second);
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(data);
+        out.extend(pcapng_block(6, &epb));
+    }
+    write_file(path, &out);
+}
+
+/// An IPv4 packet from `Tcp::ip_packet` rebuilt with TCP options (e.g. MSS, window scale,
+/// SACK-permitted, timestamps): the data offset, IP total length and both checksums are
+/// recomputed, the payload is unchanged.
+pub fn with_tcp_options(ip_packet: &[u8], options: &[etherparse::TcpOptionElement]) -> Vec<u8> {
+    let (mut ip, rest) =
+        Ipv4Header::from_slice(ip_packet).unwrap_or_else(|err| panic!("not an IPv4 packet: {err}"));
+    let (mut tcp, payload) =
+        TcpHeader::from_slice(rest).unwrap_or_else(|err| panic!("not a TCP segment: {err}"));
+    tcp.set_options(options)
+        .unwrap_or_else(|err| panic!("options do not fit: {err}"));
+    ip.set_payload_len(tcp.header_len() + payload.len())
+        .unwrap_or_else(|err| panic!("packet too long: {err}"));
+    ip.header_checksum = ip.calc_header_checksum();
+    tcp.checksum = tcp
+        .calc_checksum_ipv4(&ip, payload)
+        .unwrap_or_else(|err| panic!("checksum: {err}"));
+    let mut out = ip.to_bytes().to_vec();
+    out.extend_from_slice(&tcp.to_bytes());
+    out.extend_from_slice(payload);
+    out
+}
