@@ -91,9 +91,11 @@ fn read_input(
     loop {
         let frame = match source.next_frame() {
             NextFrame::Frame(frame) => frame,
-            NextFrame::Filtered => {
+            NextFrame::Filtered(ts) => {
                 stats.frames += 1;
                 stats.filtered += 1;
+                stats.first_ts.get_or_insert(ts);
+                stats.last_ts = Some(ts);
                 continue;
             }
             NextFrame::End => break,

@@ -73,13 +73,13 @@ impl FileSource {
             }
         };
         self.frames_read += 1;
+        // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+        let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
         if let Some(program) = &self.filter
             && !program.filter(packet.data)
         {
-            return NextFrame::Filtered;
+            return NextFrame::Filtered(ts);
         }
-        // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-        let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
         NextFrame::Frame(Frame {
             number: self.frames_read,
             ts,

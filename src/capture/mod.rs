@@ -28,8 +28,8 @@ pub struct Frame<'a> {
 pub enum NextFrame<'a> {
     /// A frame that passed the filter (or there is no filter).
     Frame(Frame<'a>),
-    /// A frame that the BPF filter rejected; it still used up a frame number.
-    Filtered,
+    /// A frame that the BPF filter rejected, with its time; it still used up a frame number.
+    Filtered(Timestamp),
     /// The input ended cleanly.
     End,
     /// The input ended early, for the reason given; frames before it are valid.

@@ -45,6 +45,10 @@ pub struct Endpoint {
     /// True when this side's SYN carried the timestamps option.
     pub uses_timestamps: bool,
     pub packets: u64,
+    /// Segments without RST (those the TTL and IP ID summaries describe).
+    pub ordinary_packets: u64,
+    /// Of those, segments with the IPv4 don't-fragment bit.
+    pub df_packets: u64,
     pub retransmissions: u64,
     pub zero_windows: u64,
     pub keepalives: u64,
@@ -76,6 +80,8 @@ impl Default for Endpoint {
             window_scale: None,
             uses_timestamps: false,
             packets: 0,
+            ordinary_packets: 0,
+            df_packets: 0,
             retransmissions: 0,
             zero_windows: 0,
             keepalives: 0,
@@ -223,6 +229,16 @@ impl Endpoint {
                 && self.prev_state == EndpointState::Established)
     }
 
+    /// True when this side had sent ordinary segments, so its sequence numbers are known.
+    pub(super) fn sent_before_reset(&self) -> bool {
+        self.ordinary_packets > 0
+    }
+
+    /// One past the highest sequence number this side sent.
+    pub fn next_seq(&self) -> SeqNum {
+        SeqNum(self.last_seq)
+    }
+
     /// True when a segment's bad checksum means a receiver dropped it, so the flow must ignore
     /// it as Zeek does. A side whose very first checked segment is already bad is taken to be
     /// the capturing host (checksum offload in a shape not recognised) or an anonymised
@@ -249,8 +265,13 @@ impl Endpoint {
         self.packets += 1;
         self.first_ts.get_or_insert(ts);
         self.last_ts = Some(ts);
-        self.ttl.note(segment.ip.ttl);
-        self.ip_id.note(segment.ip.ip_id);
+        if !segment.flags.rst() {
+            // Baselines describe the host's ordinary segments, so a RST can be held up to them.
+            self.ttl.note(segment.ip.ttl);
+            self.ip_id.note(segment.ip.ip_id);
+            self.ordinary_packets += 1;
+            self.df_packets += u64::from(segment.ip.df);
+        }
         if segment.flags.syn() {
             self.isn.get_or_insert(segment.seq);
             if segment.options.captured {
@@ -318,7 +339,8 @@ pub struct TtlSummary {
 }
 
 impl TtlSummary {
-    fn note(&mut self, ttl: u8) {
+    /// Counts one segment's TTL.
+    pub fn note(&mut self, ttl: u8) {
         self.last = Some(ttl);
         if let Some(slot) = self.slots[..self.used].iter_mut().find(|s| s.0 == ttl) {
             slot.1 = slot.1.saturating_add(1);

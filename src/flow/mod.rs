@@ -8,6 +8,7 @@
 mod endpoint;
 mod history;
 mod orientation;
+mod reset;
 mod state;
 mod table;
 
@@ -15,16 +16,20 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
+pub use reset::{AfterReset, Reset, SegmentNote};
 pub use state::EndpointState;
 pub use table::{FlowConfig, FlowTable};
 
-use crate::decode::{Checksum, Segment, TcpOptions};
-use crate::tcp::{Flags, SeqNum};
+use crate::decode::Segment;
+use crate::tcp::SeqNum;
 use crate::time::{Span, Timestamp};
 use history::History;
 
 /// How many of a flow's most recent segments are kept for context.
 const RECENT_SEGMENTS: usize = 16;
+
+/// How many of a flow's latest resets keep counting the segments that follow them.
+const RESETS_WATCHED: usize = 16;
 
 /// How long a flow stays after it closed, for stragglers and races (Zeek's tcp_close_delay).
 const CLOSE_LINGER: Span = Span(5_000_000_000);
@@ -45,51 +50,6 @@ pub struct FrameRef {
     pub input: usize,
     pub frame: u64,
     pub ts: Timestamp,
-}
-
-/// The facts of one segment kept for context (the last few before a reset).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentNote {
-    pub at: FrameRef,
-    pub src: SocketAddr,
-    pub flags: Flags,
-    pub seq: SeqNum,
-    pub ack: Option<SeqNum>,
-    pub len: u32,
-    pub wnd: u16,
-    pub ttl: u8,
-    pub ip_id: Option<u16>,
-    pub df: bool,
-    pub options: TcpOptions,
-    pub checksum: Checksum,
-}
-
-impl SegmentNote {
-    fn new(segment: &Segment, at: FrameRef) -> SegmentNote {
-        SegmentNote {
-            at,
-            src: segment.src,
-            flags: segment.flags,
-            seq: segment.seq,
-            ack: segment.ack,
-            len: segment.len,
-            wnd: segment.wnd,
-            ttl: segment.ip.ttl,
-            ip_id: segment.ip.ip_id,
-            df: segment.ip.df,
-            options: segment.options,
-            checksum: segment.checksum,
-        }
-    }
-}
-
-/// One RST segment and what came right before it in its flow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reset {
-    pub segment: SegmentNote,
-    pub dst: SocketAddr,
-    /// The flow's previous segment (either direction), if any.
-    pub previous: Option<SegmentNote>,
 }
 
 /// How a flow was closed.
@@ -132,6 +92,16 @@ impl Handshake {
     /// SYN → SYN-ACK → ACK as seen at the capture point: one full round trip.
     pub fn rtt(&self) -> Option<Span> {
         Some(self.ack?.since(self.syn?))
+    }
+
+    /// SYN → SYN-ACK: the round trip from the capture point to the server and back.
+    pub fn server_leg(&self) -> Option<Span> {
+        Some(self.syn_ack?.since(self.syn?))
+    }
+
+    /// SYN-ACK → ACK: the round trip from the capture point to the client and back.
+    pub fn client_leg(&self) -> Option<Span> {
+        Some(self.ack?.since(self.syn_ack?))
     }
 }
 
@@ -322,6 +292,14 @@ impl Flow {
         if sender.is_keepalive(segment) {
             sender.keepalives += 1;
         }
+        if !segment.flags.rst() && !self.resets.is_empty() {
+            self.tell_resets(segment);
+        }
+        let sender = if is_client {
+            &mut self.client_side
+        } else {
+            &mut self.server_side
+        };
         sender.note(segment, at.ts);
         self.note_handshake(segment, is_client, at.ts);
         self.track(segment, is_client, at.ts);
@@ -336,11 +314,31 @@ impl Flow {
             self.resets_not_listed += 1;
             return;
         }
-        self.resets.push(Reset {
-            segment: note.clone(),
+        let sender = if note.src == self.client {
+            &self.client_side
+        } else {
+            &self.server_side
+        };
+        let sender_next = (sender.sent_before_reset()).then_some(SeqNum(sender.last_seq));
+        let earlier = self
+            .resets
+            .iter()
+            .filter(|reset| reset.segment.src == note.src)
+            .count();
+        self.resets.push(Reset::new(
+            note,
             dst,
-            previous: self.recent.back().cloned(),
-        });
+            &self.recent,
+            sender_next,
+            u32::try_from(earlier).unwrap_or(u32::MAX),
+        ));
+    }
+
+    /// Tells the latest resets about a later non-RST segment (bounded: the last few only).
+    fn tell_resets(&mut self, segment: &Segment) {
+        for reset in self.resets.iter_mut().rev().take(RESETS_WATCHED) {
+            reset.saw_later(segment);
+        }
     }
 
     fn note_handshake(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::*;
-use crate::decode::{IpFacts, TcpOptions};
+use crate::decode::{Checksum, IpFacts, TcpOptions};
 use crate::tcp::{Flags, SeqNum};
 
 const S: u8 = Flags::SYN;

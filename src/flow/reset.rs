@@ -1,0 +1,123 @@
+//! Resets and their context: the segment facts kept around a RST, what provoked it, how
+//! long the connection had been silent before, and what its claimed sender did afterwards.
+//!
+//! Attribution reads these; the flow fills them in as segments arrive. Everything here is
+//! bounded: a few segment notes per reset, and counters.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use crate::decode::{Checksum, Segment, TcpOptions};
+use crate::tcp::{Flags, SeqNum};
+use crate::time::Span;
+
+use super::FrameRef;
+
+/// The facts of one segment kept for context (the last few before a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentNote {
+    pub at: FrameRef,
+    pub src: SocketAddr,
+    pub flags: Flags,
+    pub seq: SeqNum,
+    pub ack: Option<SeqNum>,
+    pub len: u32,
+    pub wnd: u16,
+    pub ttl: u8,
+    pub ip_id: Option<u16>,
+    pub df: bool,
+    pub options: TcpOptions,
+    pub checksum: Checksum,
+}
+
+impl SegmentNote {
+    pub(super) fn new(segment: &Segment, at: FrameRef) -> SegmentNote {
+        SegmentNote {
+            at,
+            src: segment.src,
+            flags: segment.flags,
+            seq: segment.seq,
+            ack: segment.ack,
+            len: segment.len,
+            wnd: segment.wnd,
+            ttl: segment.ip.ttl,
+            ip_id: segment.ip.ip_id,
+            df: segment.ip.df,
+            options: segment.options,
+            checksum: segment.checksum,
+        }
+    }
+}
+
+/// One RST segment and the context attribution needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reset {
+    pub segment: SegmentNote,
+    pub dst: SocketAddr,
+    /// The flow's previous segment (either direction), if any.
+    pub previous: Option<SegmentNote>,
+    /// The last segment from the other side before the RST: what the RST answered, if it
+    /// answered anything.
+    pub trigger: Option<SegmentNote>,
+    /// How long the flow had been silent before the trigger.
+    pub silence_before_trigger: Option<Span>,
+    /// One past the highest sequence number the claimed sender had sent (its SND.NXT as seen
+    /// at the capture point), when it had sent anything.
+    pub sender_next_seq: Option<SeqNum>,
+    /// Earlier RST segments from the same address in this flow.
+    pub earlier_resets_from_sender: u32,
+    /// What the flow carried after the RST.
+    pub after: AfterReset,
+}
+
+/// Segments seen after a RST: a host that really reset a connection falls silent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AfterReset {
+    /// Non-RST segments from the RST's source address.
+    pub sender_segments: u32,
+    /// Of those, segments carrying payload.
+    pub sender_data_segments: u32,
+    /// Segments from the other side.
+    pub peer_segments: u32,
+}
+
+impl Reset {
+    /// A reset for `note`, with its context taken from the flow's recent segments (oldest
+    /// first, not including the RST itself).
+    pub(super) fn new(
+        note: &SegmentNote,
+        dst: SocketAddr,
+        recent: &VecDeque<SegmentNote>,
+        sender_next_seq: Option<SeqNum>,
+        earlier_resets_from_sender: u32,
+    ) -> Reset {
+        let trigger_at = recent.iter().rposition(|seg| seg.src != note.src);
+        let trigger = trigger_at.and_then(|at| recent.get(at)).cloned();
+        let silence_before_trigger = trigger_at
+            .filter(|&at| at > 0)
+            .and_then(|at| Some((recent.get(at)?, recent.get(at - 1)?)))
+            .map(|(trigger, before)| trigger.at.ts.since(before.at.ts));
+        Reset {
+            segment: note.clone(),
+            dst,
+            previous: recent.back().cloned(),
+            trigger,
+            silence_before_trigger,
+            sender_next_seq,
+            earlier_resets_from_sender,
+            after: AfterReset::default(),
+        }
+    }
+
+    /// Counts a later non-RST segment of the flow.
+    pub(super) fn saw_later(&mut self, segment: &Segment) {
+        if segment.src == self.segment.src {
+            self.after.sender_segments += 1;
+            if segment.len > 0 {
+                self.after.sender_data_segments += 1;
+            }
+        } else {
+            self.after.peer_segments += 1;
+        }
+    }
+}
