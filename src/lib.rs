@@ -4,6 +4,7 @@
 //! `capture` (frames) → `decode` (segments) → `flow` (connections) → `report` (bytes).
 //! `pipeline` is the loop that drives it; `cli` turns the command line into a run.
 
+pub mod attribution;
 pub mod capture;
 pub mod cli;
 pub mod decode;

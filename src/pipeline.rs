@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::attribution::{Attribution, HostBaselines, attribute};
 use crate::capture::{CaptureError, FileSource, NextFrame};
 use crate::decode::{Captured, Decoded, Skip, decode};
 use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef};
@@ -17,6 +18,32 @@ pub struct AnalyzeOptions {
     /// A tcpdump filter expression, compiled by libpcap for each file's link type.
     pub filter: Option<String>,
     pub flows: FlowConfig,
+}
+
+/// A finished flow and the attribution of each of its listed resets (same order).
+#[derive(Debug, Clone)]
+pub struct AnalyzedFlow {
+    pub flow: Flow,
+    pub attributions: Vec<Attribution>,
+}
+
+/// The stages after the flow table: host baselines learn from every finished flow, then
+/// attribution judges its resets, then the caller gets both.
+struct Finisher<'a> {
+    hosts: HostBaselines,
+    on_flow: &'a mut dyn FnMut(AnalyzedFlow),
+}
+
+impl Finisher<'_> {
+    fn finish(&mut self, done: &mut Vec<Flow>) {
+        for flow in done.iter() {
+            self.hosts.observe_flow(flow);
+        }
+        for flow in done.drain(..) {
+            let attributions = attribute(&flow, &self.hosts);
+            (self.on_flow)(AnalyzedFlow { flow, attributions });
+        }
+    }
 }
 
 /// What one input gave.
@@ -58,19 +85,23 @@ pub fn check_inputs(paths: &[PathBuf], options: &AnalyzeOptions) -> Result<(), C
 pub fn analyze(
     paths: &[PathBuf],
     options: &AnalyzeOptions,
-    on_flow: &mut dyn FnMut(Flow),
+    on_flow: &mut dyn FnMut(AnalyzedFlow),
 ) -> Result<RunStats, CaptureError> {
     check_inputs(paths, options)?;
     let mut table = FlowTable::new(options.flows);
     let mut done = Vec::new();
+    let mut finisher = Finisher {
+        hosts: HostBaselines::default(),
+        on_flow,
+    };
     let mut stats = RunStats::default();
     for (input, path) in paths.iter().enumerate() {
         let mut source = FileSource::open(path, options.filter.as_deref())?;
-        let input_stats = read_input(&mut source, input, &mut table, &mut done, on_flow);
+        let input_stats = read_input(&mut source, input, &mut table, &mut done, &mut finisher);
         stats.inputs.push(input_stats);
     }
     table.finish_all(&mut done);
-    done.drain(..).for_each(&mut *on_flow);
+    finisher.finish(&mut done);
     stats.evicted_flows = table.evicted;
     Ok(stats)
 }
@@ -80,7 +111,7 @@ fn read_input(
     input: usize,
     table: &mut FlowTable,
     done: &mut Vec<Flow>,
-    on_flow: &mut dyn FnMut(Flow),
+    finisher: &mut Finisher<'_>,
 ) -> InputStats {
     let mut stats = InputStats {
         path: source.path().to_string(),
@@ -119,13 +150,16 @@ fn read_input(
         ) {
             Decoded::Segment(segment) => {
                 stats.tcp += 1;
+                finisher.hosts.observe(&segment);
                 table.observe(&segment, at, done);
             }
             Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
             Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
         }
-        done.drain(..).for_each(&mut *on_flow);
+        if !done.is_empty() {
+            finisher.finish(done);
+        }
     }
     stats
 }

@@ -185,7 +185,15 @@ fn the_default_table_lists_only_flows_with_resets() {
     let capture = three_flow_capture(dir.path());
     let table = success(&rstscope(&["analyze", &show(&capture)]));
     let row = table_row(&table, RST_CLIENT);
-    for cell in [RST_SERVER, "RSTR", "rst", "3/4", "server RA #7 ttl 57"] {
+    for cell in [
+        RST_SERVER,
+        "RSTR",
+        "rst",
+        "3/4",
+        "#7 server RA ttl 57",
+        "peer",
+        "peer_abort",
+    ] {
         assert!(
             row.contains(cell),
             "the RST flow's row lacks {cell:?}: {row}"

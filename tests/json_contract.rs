@@ -4,8 +4,7 @@
 //! every field the schema names is required (only the fields the schema allows to be null are
 //! `Option`, and even those must be present), so renaming or removing a field fails here.
 //! Unknown fields are allowed, since the schema lets new fields be added. rstscope's own extra
-//! fields are checked separately, and the attribution fields, not implemented yet, must be
-//! absent.
+//! fields are checked separately, and so are the attribution fields' enums and counts.
 
 // Helpers outside #[test] functions panic on purpose too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -61,7 +60,6 @@ struct Input {
     undecodable_packets: u64,
 }
 
-/// `verdicts` belongs here once attribution exists; until then it must be absent.
 #[derive(Debug, Deserialize)]
 struct Summary {
     tcp_flows: u64,
@@ -69,6 +67,22 @@ struct Summary {
     closed_rst: u64,
     not_closed: u64,
     resets: u64,
+    verdicts: Verdicts,
+}
+
+#[derive(Debug, Deserialize)]
+struct Verdicts {
+    peer: u64,
+    firewall: u64,
+    middlebox: u64,
+    unknown: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct EvidenceItem {
+    signal: String,
+    points_to: String,
+    detail: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -102,8 +116,6 @@ struct Flow {
     resets: Vec<Reset>,
 }
 
-/// `verdict`, `confidence`, `scenario`, `evidence`, `explanation` and `advice` belong here once
-/// attribution exists; until then they must be absent.
 #[derive(Debug, Deserialize)]
 struct Reset {
     input: u64,
@@ -121,16 +133,13 @@ struct Reset {
     /// Null for IPv6.
     #[serde(deserialize_with = "nullable")]
     ip_id: Option<u16>,
+    verdict: String,
+    confidence: f64,
+    scenario: String,
+    evidence: Vec<EvidenceItem>,
+    explanation: String,
+    advice: Vec<String>,
 }
-
-const ATTRIBUTION_FIELDS: [&str; 6] = [
-    "verdict",
-    "confidence",
-    "scenario",
-    "evidence",
-    "explanation",
-    "advice",
-];
 
 // ---------------------------------------------------------------------------------------------
 // The capture: four flows, one after another, 21 frames.
@@ -417,31 +426,48 @@ fn an_input_without_packets_has_null_times() {
 }
 
 #[test]
-fn attribution_fields_are_absent_until_implemented() {
+fn attribution_fields_use_the_schema_enums_and_add_up() {
     let dir = temp_dir();
     let (path, _) = contract_capture(dir.path());
-    let value = report_value(&path);
-    assert!(
-        value["summary"].get("verdicts").is_none(),
-        "summary.verdicts is not implemented and must be absent: {}",
-        value["summary"]
-    );
-    let mut resets = 0;
-    for flow in value["flows"].as_array().unwrap() {
-        for field in ATTRIBUTION_FIELDS {
-            assert!(flow.get(field).is_none(), "flow has {field}: {flow}");
+    let report = parse(&report_value(&path));
+    let mut counted = [0u64; 4];
+    for reset in report.flows.iter().flat_map(|flow| &flow.resets) {
+        let slot = ["peer", "firewall", "middlebox", "unknown"]
+            .iter()
+            .position(|v| *v == reset.verdict)
+            .unwrap_or_else(|| panic!("verdict {:?} is not in the schema", reset.verdict));
+        counted[slot] += 1;
+        assert!((0.0..=1.0).contains(&reset.confidence), "{reset:?}");
+        assert!(
+            !reset.scenario.is_empty() && !reset.scenario.contains(' '),
+            "{reset:?}"
+        );
+        assert!(
+            reset
+                .scenario
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+        );
+        assert!(
+            !reset.evidence.is_empty(),
+            "every weighed signal is listed: {reset:?}"
+        );
+        for item in &reset.evidence {
+            assert!(
+                ["peer", "path", "neither"].contains(&item.points_to.as_str()),
+                "{item:?}"
+            );
+            assert!(
+                !item.signal.is_empty() && !item.detail.is_empty(),
+                "{item:?}"
+            );
         }
-        for reset in flow["resets"].as_array().unwrap() {
-            resets += 1;
-            for field in ATTRIBUTION_FIELDS {
-                assert!(
-                    reset.get(field).is_none(),
-                    "{field} is not implemented and must be absent: {reset}"
-                );
-            }
-        }
+        assert!(reset.explanation.ends_with('.'), "{}", reset.explanation);
+        assert!(!reset.advice.is_empty(), "{reset:?}");
     }
-    assert_eq!(resets, 3, "the check saw every reset");
+    let v = &report.summary.verdicts;
+    assert_eq!([v.peer, v.firewall, v.middlebox, v.unknown], counted);
+    assert_eq!(counted.iter().sum::<u64>(), 3, "the check saw every reset");
 }
 
 #[test]

@@ -357,6 +357,13 @@ impl TtlSummary {
         &self.slots[..self.used]
     }
 
+    /// How far apart the values seen at least twice (or the only value) lie.
+    pub fn spread(&self) -> u8 {
+        let common = self.values().iter().filter(|s| s.1 >= 2 || self.used == 1);
+        let (min, max) = common.fold((u8::MAX, 0u8), |(lo, hi), s| (lo.min(s.0), hi.max(s.0)));
+        max.saturating_sub(min)
+    }
+
     /// The most common value.
     pub fn usual(&self) -> Option<u8> {
         self.values().iter().max_by_key(|s| s.1).map(|s| s.0)

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
-pub use reset::{AfterReset, Reset, SegmentNote};
+pub use reset::{AfterReset, BeforeReset, Reset, SegmentNote};
 pub use state::EndpointState;
 pub use table::{FlowConfig, FlowTable};
 
@@ -325,12 +325,19 @@ impl Flow {
             .iter()
             .filter(|reset| reset.segment.src == note.src)
             .count();
+        let (client_bytes, server_bytes) = self.payload_bytes();
+        let before = BeforeReset {
+            client_fin: self.client_side.fin_count > 0,
+            server_fin: self.server_side.fin_count > 0,
+            payload: client_bytes + server_bytes > 0,
+        };
         self.resets.push(Reset::new(
             note,
             dst,
             &self.recent,
             sender_next,
             u32::try_from(earlier).unwrap_or(u32::MAX),
+            before,
         ));
     }
 

@@ -66,8 +66,19 @@ pub struct Reset {
     pub sender_next_seq: Option<SeqNum>,
     /// Earlier RST segments from the same address in this flow.
     pub earlier_resets_from_sender: u32,
+    /// How far the connection had got when the RST came.
+    pub before: BeforeReset,
     /// What the flow carried after the RST.
     pub after: AfterReset,
+}
+
+/// What the connection had done before a RST.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BeforeReset {
+    pub client_fin: bool,
+    pub server_fin: bool,
+    /// Either side had sent payload.
+    pub payload: bool,
 }
 
 /// Segments seen after a RST: a host that really reset a connection falls silent.
@@ -90,6 +101,7 @@ impl Reset {
         recent: &VecDeque<SegmentNote>,
         sender_next_seq: Option<SeqNum>,
         earlier_resets_from_sender: u32,
+        before: BeforeReset,
     ) -> Reset {
         let trigger_at = recent.iter().rposition(|seg| seg.src != note.src);
         let trigger = trigger_at.and_then(|at| recent.get(at)).cloned();
@@ -105,6 +117,7 @@ impl Reset {
             silence_before_trigger,
             sender_next_seq,
             earlier_resets_from_sender,
+            before,
             after: AfterReset::default(),
         }
     }

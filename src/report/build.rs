@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use chrono::{DateTime, SecondsFormat};
 
 use super::{
-    Endpoint, FlowReport, InputReport, PerSide, Report, ResetReport, SCHEMA, Summary, Tool,
+    Endpoint, EvidenceReport, FlowReport, InputReport, PerSide, Report, ResetReport, SCHEMA,
+    Summary, Tool,
 };
+use crate::attribution::Attribution;
 use crate::decode::Checksum;
 use crate::flow::{Close, Flow, Reset, Side};
-use crate::pipeline::{InputStats, RunStats};
+use crate::pipeline::{AnalyzedFlow, InputStats, RunStats};
 use crate::time::Timestamp;
 
 /// Which flows a report keeps in `flows` (all are counted in `summary`).
@@ -48,6 +50,15 @@ impl ReportBuilder {
             _ => self.summary.not_closed += 1,
         }
         self.summary.resets += flow.resets.len() as u64 + flow.resets_not_listed;
+        for reset in &flow.resets {
+            let counts = &mut self.summary.verdicts;
+            match reset.verdict {
+                "peer" => counts.peer += 1,
+                "firewall" => counts.firewall += 1,
+                "middlebox" => counts.middlebox += 1,
+                _ => counts.unknown += 1,
+            }
+        }
         let keep = match self.retain {
             Retain::All => true,
             Retain::WithResets => !flow.resets.is_empty() || flow.resets_not_listed > 0,
@@ -154,7 +165,8 @@ fn round_micros(secs: f64) -> f64 {
 }
 
 /// The report form of one finished flow.
-pub fn flow_report(flow: &Flow) -> FlowReport {
+pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
+    let flow = &analyzed.flow;
     let (client_bytes, server_bytes) = flow.payload_bytes();
     let per_side = |f: fn(&crate::flow::Endpoint) -> u64| PerSide {
         client: f(&flow.client_side),
@@ -190,13 +202,14 @@ pub fn flow_report(flow: &Flow) -> FlowReport {
         resets: flow
             .resets
             .iter()
-            .map(|reset| reset_report(flow, reset))
+            .zip(&analyzed.attributions)
+            .map(|(reset, attribution)| reset_report(flow, reset, attribution))
             .collect(),
         resets_not_listed: flow.resets_not_listed,
     }
 }
 
-fn reset_report(flow: &Flow, reset: &Reset) -> ResetReport {
+fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution) -> ResetReport {
     let segment = &reset.segment;
     ResetReport {
         input: segment.at.input,
@@ -217,5 +230,19 @@ fn reset_report(flow: &Flow, reset: &Reset) -> ResetReport {
             Checksum::Bad => "bad",
             Checksum::Unverified => "unverified",
         },
+        verdict: attribution.verdict.as_str(),
+        confidence: attribution.confidence,
+        scenario: attribution.scenario.as_str(),
+        evidence: attribution
+            .evidence
+            .iter()
+            .map(|e| EvidenceReport {
+                signal: e.signal.to_string(),
+                points_to: e.points_to.as_str(),
+                detail: e.detail.clone(),
+            })
+            .collect(),
+        explanation: attribution.explanation.clone(),
+        advice: attribution.advice.clone(),
     }
 }

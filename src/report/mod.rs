@@ -60,8 +60,18 @@ pub struct Summary {
     pub closed_rst: u64,
     pub not_closed: u64,
     pub resets: u64,
+    pub verdicts: VerdictCounts,
     /// Flows finished early because the flow table was full.
     pub evicted_flows: u64,
+}
+
+/// How many resets got each verdict.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerdictCounts {
+    pub peer: u64,
+    pub firewall: u64,
+    pub middlebox: u64,
+    pub unknown: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,4 +133,21 @@ pub struct ResetReport {
     /// `valid`, `offloaded` (the sending host's own capture), `bad` (a receiver would drop
     /// it) or `unverified` (not all of it was captured).
     pub checksum: &'static str,
+    /// Who really sent it: `peer`, `firewall`, `middlebox` or `unknown`.
+    pub verdict: &'static str,
+    /// Estimated probability that the verdict is right (0 for `unknown`).
+    pub confidence: f64,
+    pub scenario: &'static str,
+    pub evidence: Vec<EvidenceReport>,
+    pub explanation: String,
+    pub advice: Vec<String>,
+}
+
+/// One weighed signal.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceReport {
+    pub signal: String,
+    /// `peer`, `path` or `neither`.
+    pub points_to: &'static str,
+    pub detail: String,
 }

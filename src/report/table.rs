@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use super::{FlowReport, Report};
+use super::{FlowReport, Report, ResetReport};
 
 /// How many resets one table cell lists before it says "+N more".
 const RESETS_PER_CELL: usize = 3;
@@ -24,6 +24,10 @@ pub fn write_table(report: &Report, style: TableStyle, out: &mut dyn Write) -> i
         writeln!(out, "No flows to list.")?;
     } else {
         writeln!(out, "{}", flows_table(&report.flows, style))?;
+        for text in explanations(&report.flows) {
+            writeln!(out)?;
+            writeln!(out, "{text}")?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{}", summary_paragraph(report))
@@ -47,9 +51,24 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
         "Close",
         "Duration",
         "Packets c/s",
-        "Resets (from, flags, frame, TTL)",
+        "RST (frame, from, flags, TTL)",
+        "Verdict",
+        "Scenario",
+        "Why",
     ]);
     for flow in flows {
+        let shown = &flow.resets[..flow.resets.len().min(RESETS_PER_CELL)];
+        let column = |cell: &dyn Fn(&ResetReport) -> String| -> String {
+            if shown.is_empty() {
+                return "-".to_string();
+            }
+            let mut lines: Vec<String> = shown.iter().map(cell).collect();
+            let more = (flow.resets.len() - shown.len()) as u64 + flow.resets_not_listed;
+            if more > 0 {
+                lines.push(format!("+{more} more"));
+            }
+            lines.join("\n")
+        };
         table.add_row([
             flow.id.to_string(),
             address(&flow.client.ip, flow.client.port),
@@ -59,10 +78,54 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
             flow.close.to_string(),
             human_duration(flow.duration_s),
             format!("{}/{}", flow.packets.client, flow.packets.server),
-            resets_cell(flow),
+            column(&|r| format!("#{} {} {} ttl {}", r.frame, r.from, r.flags, r.ttl)),
+            column(&|r| format!("{} {:.2}", r.verdict, r.confidence)),
+            column(&|r| r.scenario.to_string()),
+            column(&short_reason),
         ]);
     }
     table
+}
+
+/// The signals that carried the verdict, by name.
+fn short_reason(reset: &ResetReport) -> String {
+    let wanted = match reset.verdict {
+        "peer" => Some("peer"),
+        "firewall" | "middlebox" => Some("path"),
+        _ => None,
+    };
+    let names: Vec<&str> = reset
+        .evidence
+        .iter()
+        .filter(|e| wanted.is_none_or(|w| e.points_to == w))
+        .filter(|e| e.points_to != "neither")
+        .take(2)
+        .map(|e| e.signal.as_str())
+        .collect();
+    if names.is_empty() {
+        "-".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The explanation of each listed flow's first reset, and its first piece of advice.
+fn explanations(flows: &[FlowReport]) -> Vec<String> {
+    flows
+        .iter()
+        .filter_map(|flow| {
+            let reset = flow.resets.first()?;
+            let advice = reset
+                .advice
+                .first()
+                .map(|a| format!("\n  Advice: {a}"))
+                .unwrap_or_default();
+            Some(format!(
+                "Flow {}, frame {}: {}{advice}",
+                flow.id, reset.frame, reset.explanation
+            ))
+        })
+        .collect()
 }
 
 /// A duration in the unit that keeps it readable (plain ASCII: tables go into tickets).
@@ -82,28 +145,6 @@ fn address(ip: &str, port: u16) -> String {
     } else {
         format!("{ip}:{port}")
     }
-}
-
-fn resets_cell(flow: &FlowReport) -> String {
-    if flow.resets.is_empty() {
-        return "-".to_string();
-    }
-    let mut lines: Vec<String> = flow
-        .resets
-        .iter()
-        .take(RESETS_PER_CELL)
-        .map(|reset| {
-            format!(
-                "{} {} #{} ttl {}",
-                reset.from, reset.flags, reset.frame, reset.ttl
-            )
-        })
-        .collect();
-    let more = (flow.resets.len() - lines.len()) as u64 + flow.resets_not_listed;
-    if more > 0 {
-        lines.push(format!("+{more} more"));
-    }
-    lines.join("\n")
 }
 
 /// Counts as words: "1 flow", "2 flows".
