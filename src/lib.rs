@@ -13,3 +13,6 @@ pub mod pipeline;
 pub mod report;
 pub mod tcp;
 pub mod time;
+
+#[cfg(test)]
+mod testing;

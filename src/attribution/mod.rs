@@ -272,3 +272,6 @@ fn confidence(verdict: Verdict, votes: i32) -> f64 {
     };
     (value.clamp(0.0, 0.98) * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests;

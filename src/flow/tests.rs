@@ -1,81 +1,8 @@
 //! Flow tests: segments built directly (a template per side, one field changed with struct
 //! update syntax), fed through the flow table; `conn_state` and `history` checked as tables.
 
-use std::net::SocketAddr;
-
 use super::*;
-use crate::decode::{Checksum, IpFacts, TcpOptions};
-use crate::tcp::{Flags, SeqNum};
-
-const S: u8 = Flags::SYN;
-const A: u8 = Flags::ACK;
-const F: u8 = Flags::FIN;
-const R: u8 = Flags::RST;
-const P: u8 = Flags::PSH;
-
-fn client_addr() -> SocketAddr {
-    "192.0.2.10:51514".parse().unwrap()
-}
-fn server_addr() -> SocketAddr {
-    "198.51.100.7:443".parse().unwrap()
-}
-
-/// What a test segment is: who sent it, flags, seq, ack, payload length.
-#[derive(Clone, Copy)]
-struct Step {
-    from_client: bool,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    len: u32,
-    at_ms: i64,
-}
-
-const fn c(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
-    Step {
-        from_client: true,
-        flags,
-        seq,
-        ack,
-        len,
-        at_ms: 0,
-    }
-}
-const fn s(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
-    Step {
-        from_client: false,
-        flags,
-        seq,
-        ack,
-        len,
-        at_ms: 0,
-    }
-}
-
-fn segment(step: Step) -> Segment {
-    let (src, dst) = if step.from_client {
-        (client_addr(), server_addr())
-    } else {
-        (server_addr(), client_addr())
-    };
-    Segment {
-        src,
-        dst,
-        seq: SeqNum(step.seq),
-        ack: (step.flags & A != 0).then_some(SeqNum(step.ack)),
-        flags: Flags(step.flags),
-        wnd: 1000,
-        len: step.len,
-        ip: IpFacts {
-            ttl: if step.from_client { 64 } else { 57 },
-            ip_id: Some(1),
-            df: true,
-        },
-        options: TcpOptions::default(),
-        checksum: Checksum::Valid,
-        tunneled: false,
-    }
-}
+use crate::testing::*;
 
 /// Feeds the steps 1 ms apart (unless a step says when) and returns every flow.
 fn run(steps: &[Step]) -> Vec<Flow> {
