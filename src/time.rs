@@ -66,7 +66,9 @@ impl Span {
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.as_secs_f64();
-        if secs.abs() < 1.0 {
+        if secs.abs() < 0.001 {
+            write!(f, "{:.3} ms", self.as_millis_f64())
+        } else if secs.abs() < 1.0 {
             write!(f, "{:.1} ms", self.as_millis_f64())
         } else {
             write!(f, "{secs:.1} s")
@@ -92,6 +94,7 @@ mod tests {
     #[test]
     fn span_display_picks_a_readable_unit() {
         assert_eq!(Span::from_millis(23).to_string(), "23.0 ms");
+        assert_eq!(Span(48_000).to_string(), "0.048 ms");
         assert_eq!(Span::from_secs(3605).to_string(), "3605.0 s");
     }
 }

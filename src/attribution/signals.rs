@@ -256,7 +256,7 @@ pub(super) fn ip_id(ctx: &Context<'_>) -> Option<Evidence> {
     }
     let ids = &ctx.sender_side.ip_id;
     let last = ids.last?;
-    let counts_up = ids.small_steps >= 2 && ids.small_steps > ids.jumps * 2;
+    let counts_up = ids.small_steps >= 1 && ids.small_steps > ids.jumps * 2;
     if !counts_up {
         return None;
     }

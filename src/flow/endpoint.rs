@@ -386,7 +386,9 @@ impl IpIdSummary {
     fn note(&mut self, id: Option<u16>) {
         let Some(id) = id else { return };
         if id == 0 {
+            // Linux sends SYN-ACKs and reply RSTs with ID 0: not part of any counter.
             self.zeros = self.zeros.saturating_add(1);
+            return;
         }
         if let Some(last) = self.last {
             let step = id.wrapping_sub(last);
@@ -438,11 +440,12 @@ mod tests {
     #[test]
     fn ip_id_steps_are_classified() {
         let mut ids = IpIdSummary::default();
-        for id in [100, 101, 102, 40_000, 0] {
+        for id in [100, 101, 102, 0, 40_000, 7] {
             ids.note(Some(id));
         }
         assert_eq!(ids.small_steps, 2);
         assert_eq!(ids.jumps, 2);
         assert_eq!(ids.zeros, 1);
+        assert_eq!(ids.last, Some(7));
     }
 }

@@ -1,0 +1,79 @@
+//! Golden outputs: the table (with its explanations) and the JSON report of every bundled
+//! sample, compared with files a human checked once (`tests/golden/`).
+//!
+//! After a deliberate change, regenerate with `RSTSCOPE_BLESS=1 cargo test --test golden`,
+//! read the diff, and commit it. Under CI (`CI=true`) a mismatch always fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::rstscope;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn samples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("samples"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no samples found");
+    files
+}
+
+/// Runs rstscope from the repository root on `samples/NAME`, so paths in the output are stable.
+fn output(args: &[&str], sample: &Path) -> String {
+    let relative = sample.strip_prefix(repo()).unwrap().display().to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(&relative);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rstscope"))
+        .args(&all)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn check(golden: &Path, actual: &str) -> Option<String> {
+    let bless =
+        std::env::var("RSTSCOPE_BLESS").is_ok() && std::env::var("CI").as_deref() != Ok("true");
+    if bless {
+        std::fs::write(golden, actual).unwrap();
+        return None;
+    }
+    match std::fs::read_to_string(golden) {
+        Ok(expected) if expected == actual => None,
+        Ok(expected) => Some(format!(
+            "{} differs from the output:\n--- expected\n{expected}\n--- actual\n{actual}",
+            golden.display()
+        )),
+        Err(_) => Some(format!(
+            "{} is missing: run RSTSCOPE_BLESS=1 cargo test --test golden and check it by eye",
+            golden.display()
+        )),
+    }
+}
+
+#[test]
+fn every_sample_matches_its_golden_table_and_json() {
+    let _ = rstscope(&["--version"]);
+    let mut problems = Vec::new();
+    for sample in samples() {
+        let stem = sample.file_stem().unwrap().to_string_lossy().to_string();
+        let dir = repo().join("tests/golden");
+        let table = output(&["analyze", "--all"], &sample);
+        let json = output(&["analyze", "--format", "json"], &sample);
+        problems.extend(check(&dir.join(format!("{stem}.table.txt")), &table));
+        problems.extend(check(&dir.join(format!("{stem}.json")), &json));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
