@@ -4,6 +4,9 @@
 //! After a deliberate change, regenerate with `RSTSCOPE_BLESS=1 cargo test --test golden`,
 //! read the diff, and commit it. Under CI (`CI=true`) a mismatch always fails.
 
+// Helpers outside #[test] functions panic on purpose: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
