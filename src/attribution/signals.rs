@@ -38,9 +38,15 @@ impl Context<'_> {
     pub fn round_trip_to_sender(&self) -> Option<Span> {
         let handshake = &self.flow.handshake;
         match self.sender {
-            Side::Server => handshake
-                .server_leg()
-                .or_else(|| self.hosts.round_trip(self.sender_ip())),
+            // The shortest round trip seen to this server: a slow SYN-ACK must not make a
+            // genuine reset look fast.
+            Side::Server => match (
+                handshake.server_leg(),
+                self.hosts.round_trip(self.sender_ip()),
+            ) {
+                (Some(here), Some(elsewhere)) => Some(here.min(elsewhere)),
+                (here, elsewhere) => here.or(elsewhere),
+            },
             Side::Client => handshake.client_leg(),
         }
     }
@@ -95,7 +101,9 @@ fn describe_ttl(ttl: u8) -> String {
 }
 
 /// Where the sender's TTL baseline comes from.
-fn ttl_baseline<'a>(ctx: &'a Context<'_>) -> Option<(&'a TtlSummary, String)> {
+/// Packets from other flows vote one less: one address can front several machines (a load
+/// balancer's backends) at different distances.
+fn ttl_baseline<'a>(ctx: &'a Context<'_>) -> Option<(&'a TtlSummary, String, bool)> {
     if ctx.sender_side.ordinary_packets > 0 {
         let n = ctx.sender_side.ordinary_packets;
         let what = format!(
@@ -103,19 +111,20 @@ fn ttl_baseline<'a>(ctx: &'a Context<'_>) -> Option<(&'a TtlSummary, String)> {
             ctx.sender_name(),
             if n == 1 { "" } else { "s" }
         );
-        return Some((&ctx.sender_side.ttl, what));
+        return Some((&ctx.sender_side.ttl, what, true));
     }
     let host = ctx.hosts.ttl(ctx.sender_ip())?;
     Some((
         host,
         format!("{}'s packets in other flows", ctx.sender_ip()),
+        false,
     ))
 }
 
 /// TTL / hop limit of the RST against the claimed sender's other packets.
 pub(super) fn ttl(ctx: &Context<'_>) -> Evidence {
     let rst_ttl = ctx.reset.segment.ttl;
-    let Some((baseline, what)) = ttl_baseline(ctx) else {
+    let Some((baseline, what, in_flow)) = ttl_baseline(ctx) else {
         return Evidence::neutral(
             Signal::TtlBaseline,
             format!(
@@ -135,35 +144,44 @@ pub(super) fn ttl(ctx: &Context<'_>) -> Evidence {
         describe_ttl(rst_ttl),
         describe_ttl(usual)
     );
-    if initial_ttl(rst_ttl) != initial_ttl(usual) {
-        return Evidence::path(
+    let evidence = if initial_ttl(rst_ttl) != initial_ttl(usual) {
+        Evidence::path(
             Signal::TtlMismatch,
             4,
             format!("{told}: a different initial TTL, so a different sender"),
-        );
-    }
-    match delta {
-        d if d.unsigned_abs() <= u32::from(spread.min(1)) => {
-            Evidence::peer(Signal::TtlMatch, 2, format!("{told}: the same distance"))
-        }
-        d if d > 0 => Evidence::path(
-            Signal::TtlMismatch,
-            if d >= 2 { 4 } else { 3 },
-            format!(
-                "{told}: it came from {d} hop{} nearer",
-                if d == 1 { "" } else { "s" }
+        )
+    } else {
+        match delta {
+            d if d.unsigned_abs() <= u32::from(spread.min(1)) => {
+                Evidence::peer(Signal::TtlMatch, 2, format!("{told}: the same distance"))
+            }
+            d if d > 0 => Evidence::path(
+                Signal::TtlMismatch,
+                if d >= 2 { 4 } else { 3 },
+                format!(
+                    "{told}: it came from {d} hop{} nearer",
+                    if d == 1 { "" } else { "s" }
+                ),
             ),
-        ),
-        d if d <= -2 => Evidence::path(
-            Signal::TtlMismatch,
-            3,
-            format!("{told}: it came from {} hops farther away", -d),
-        ),
-        _ => Evidence::path(
-            Signal::TtlMismatch,
-            1,
-            format!("{told}: one hop farther, which a route change can also explain"),
-        ),
+            d if d <= -2 => Evidence::path(
+                Signal::TtlMismatch,
+                3,
+                format!("{told}: it came from {} hops farther away", -d),
+            ),
+            _ => Evidence::path(
+                Signal::TtlMismatch,
+                1,
+                format!("{told}: one hop farther, which a route change can also explain"),
+            ),
+        }
+    };
+    if in_flow || evidence.points_to != super::PointsTo::Path {
+        evidence
+    } else {
+        Evidence {
+            weight: (evidence.weight - 1).max(1),
+            ..evidence
+        }
     }
 }
 
@@ -273,7 +291,7 @@ pub(super) fn ip_id(ctx: &Context<'_>) -> Option<Evidence> {
     } else {
         Some(Evidence::path(
             Signal::IpIdJump,
-            2,
+            1,
             format!(
                 "IP ID {id} does not continue the {}'s counter (last {last})",
                 ctx.sender_name()
@@ -290,7 +308,7 @@ pub(super) fn dont_fragment(ctx: &Context<'_>) -> Option<Evidence> {
     (rst.ip_id.is_some_and(|id| id != 0) && !rst.df && always_df).then(|| {
         Evidence::path(
             Signal::DfMismatch,
-            2,
+            1,
             format!(
                 "RST was sent without DF; every other packet of the {} had it",
                 ctx.sender_name()
