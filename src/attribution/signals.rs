@@ -137,6 +137,20 @@ pub(super) fn ttl(ctx: &Context<'_>) -> Evidence {
     let Some(usual) = baseline.usual() else {
         return Evidence::neutral(Signal::TtlBaseline, "no TTL baseline".to_string());
     };
+    let mut stacks: Vec<u8> = baseline.values().iter().map(|v| initial_ttl(v.0)).collect();
+    stacks.sort_unstable();
+    stacks.dedup();
+    if stacks.len() > 1 {
+        let seen: Vec<String> = baseline.values().iter().map(|v| v.0.to_string()).collect();
+        return Evidence::neutral(
+            Signal::TtlBaseline,
+            format!(
+                "RST arrived with {}; {what} arrived from more than one stack (TTLs {}): the address is shared (NAT, proxy, load balancer), so TTL cannot tell who sent the RST",
+                describe_ttl(rst_ttl),
+                seen.join(", ")
+            ),
+        );
+    }
     let spread = baseline.spread();
     let delta = i32::from(rst_ttl) - i32::from(usual);
     let told = format!(

@@ -361,3 +361,53 @@ fn confidence_stays_in_range_and_grows_with_the_votes() {
     assert!(confidence(Verdict::Peer, -2) < confidence(Verdict::Peer, -5));
     assert!(confidence(Verdict::Peer, -100) <= 0.98);
 }
+
+#[test]
+fn an_address_shared_by_two_stacks_gives_no_ttl_verdict() {
+    // A SYN proxy or NAT answers the handshake (TTL 250, initial 255); the server behind it
+    // sends the data (TTL 57, initial 64). A RST with either TTL proves nothing by distance.
+    let proxied = vec![
+        at(c(S, 100, 0, 0), 1.0),
+        at(
+            Step {
+                ttl: 250,
+                ..s(S | A, 500, 101, 0)
+            },
+            2.0,
+        ),
+        at(c(A, 101, 501, 0), 3.0),
+        at(c(A | P, 101, 501, 100), 4.0),
+        at(
+            Step {
+                ip_id: Some(11),
+                ..s(A, 501, 201, 0)
+            },
+            30.0,
+        ),
+        at(
+            Step {
+                ip_id: Some(12),
+                ..s(A | P, 501, 201, 1000)
+            },
+            31.0,
+        ),
+        at(
+            Step {
+                ttl: 250,
+                ip_id: Some(7),
+                ..s(R | A, 1501, 201, 0)
+            },
+            60.0,
+        ),
+    ];
+    let a = only(&proxied);
+    assert!(
+        !has(&a, Signal::TtlMismatch) && !has(&a, Signal::TtlMatch),
+        "{a:?}"
+    );
+    assert!(
+        a.evidence[0].detail.contains("more than one stack"),
+        "{a:?}"
+    );
+    assert_ne!(a.verdict, Verdict::Middlebox);
+}
