@@ -1,7 +1,8 @@
 //! Throughput benchmark: writes a synthetic capture (many short connections, some reset, some
 //! left open) through libpcap, then times the whole analyze pipeline over it.
 //!
-//! Run with `cargo bench`; `RSTSCOPE_BENCH_FLOWS=200000 cargo bench` for a bigger capture.
+//! Run with `cargo bench`; `RSTSCOPE_BENCH_FLOWS=200000 cargo bench` for a bigger capture,
+//! `RSTSCOPE_BENCH_KEEP=/tmp/big.pcap` to keep it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::net::Ipv4Addr;
@@ -124,7 +125,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.pcap");
+    // RSTSCOPE_BENCH_KEEP=FILE keeps the capture, e.g. to measure the binary's memory on it.
+    let path = std::env::var_os("RSTSCOPE_BENCH_KEEP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("bench.pcap"));
     let capture = Capture::dead(Linktype(1)).unwrap();
     let mut file = capture.savefile(&path).unwrap();
     let mut frames = 0u64;
