@@ -252,6 +252,8 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
         (Verdict::Unknown, Scenario::Unknown)
     };
     let confidence = confidence(verdict, votes);
+    // Strongest evidence first, so readers (and the table's "Why") see what decided it.
+    evidence.sort_by_key(|e| -e.weight.abs());
     let text = scenario::Text::new(&ctx, &facts, &evidence);
     Attribution {
         verdict,

@@ -185,9 +185,9 @@ impl Text {
                 "A device in the path {} (an IPS, WAF or proxy) rejected the traffic in the {who}'s name; the {who} did not reset the connection.",
                 self.distance
             ),
+            // An injector picks its own TTL, so no distance is claimed from it.
             Scenario::InjectedReset => format!(
-                "A forged reset raced the real traffic: a device {} injected it in the {who}'s name while the real {who} kept sending.",
-                self.distance
+                "A forged reset raced the real traffic: a device beside the path injected it in the {who}'s name while the real {who} kept sending."
             ),
             Scenario::HealthCheck => format!(
                 "The client {addr} opened the connection and reset it without sending data: a health check or port probe."

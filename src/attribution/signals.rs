@@ -106,11 +106,11 @@ fn describe_ttl(ttl: u8) -> String {
 fn ttl_baseline<'a>(ctx: &'a Context<'_>) -> Option<(&'a TtlSummary, String, bool)> {
     if ctx.sender_side.ordinary_packets > 0 {
         let n = ctx.sender_side.ordinary_packets;
-        let what = format!(
-            "the {}'s other {n} packet{} in this flow",
-            ctx.sender_name(),
-            if n == 1 { "" } else { "s" }
-        );
+        let what = if n == 1 {
+            format!("the {}'s one other packet in this flow", ctx.sender_name())
+        } else {
+            format!("the {}'s other {n} packets in this flow", ctx.sender_name())
+        };
         return Some((&ctx.sender_side.ttl, what, true));
     }
     let host = ctx.hosts.ttl(ctx.sender_ip())?;
