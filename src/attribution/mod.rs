@@ -128,6 +128,7 @@ pub enum Signal {
     DfMismatch,
     DataAfterReset,
     TrafficAfterReset,
+    ResetBurst,
     SeqExact,
     SeqOff,
     IdleGap,
@@ -150,6 +151,7 @@ impl fmt::Display for Signal {
             Signal::DfMismatch => "df_mismatch",
             Signal::DataAfterReset => "data_after_reset",
             Signal::TrafficAfterReset => "traffic_after_reset",
+            Signal::ResetBurst => "reset_burst",
             Signal::SeqExact => "seq_exact",
             Signal::SeqOff => "seq_off",
             Signal::IdleGap => "idle_gap",
@@ -236,6 +238,7 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
             signals::ip_id(&ctx),
             signals::dont_fragment(&ctx),
             signals::race(&ctx),
+            signals::burst(&ctx),
             signals::sequence(&ctx),
         ]
         .into_iter()

@@ -366,6 +366,37 @@ pub(super) fn race(ctx: &Context<'_>) -> Option<Evidence> {
     }
 }
 
+/// Several resets from one address within a second that differ in sequence number or TTL:
+/// an injector covering the receive window, or several devices (Weaver et al.'s RST_SEQ_CHANGE).
+/// A host without a socket can also answer several segments, so this only corroborates.
+pub(super) fn burst(ctx: &Context<'_>) -> Option<Evidence> {
+    let rst = &ctx.reset.segment;
+    let close_by = |other: &&crate::flow::Reset| {
+        other.segment.src == rst.src
+            && other.segment.at.frame != rst.at.frame
+            && other.segment.at.ts.since(rst.at.ts).0.abs() <= 1_000_000_000
+    };
+    let others: Vec<&crate::flow::Reset> = ctx.flow.resets.iter().filter(close_by).collect();
+    let seq_differs = others.iter().any(|o| o.segment.seq != rst.seq);
+    let ttl_differs = others.iter().any(|o| o.segment.ttl != rst.ttl);
+    (seq_differs || ttl_differs).then(|| {
+        let what = match (seq_differs, ttl_differs) {
+            (true, true) => "sequence numbers and TTLs",
+            (true, false) => "sequence numbers",
+            _ => "TTLs",
+        };
+        Evidence::path(
+            Signal::ResetBurst,
+            1,
+            format!(
+                "{} other RST{} from the same address within 1 s, with different {what}",
+                others.len(),
+                if others.len() == 1 { "" } else { "s" }
+            ),
+        )
+    })
+}
+
 /// The RST's sequence number against the sender's next sequence number (RFC 9293 §3.10.7,
 /// RFC 5961 §3: a genuine stack resets at exactly SND.NXT).
 pub(super) fn sequence(ctx: &Context<'_>) -> Option<Evidence> {

@@ -413,3 +413,34 @@ fn an_address_shared_by_two_stacks_gives_no_ttl_verdict() {
     );
     assert_ne!(a.verdict, Verdict::Middlebox);
 }
+
+#[test]
+fn resets_stepping_through_the_window_corroborate_an_injection() {
+    let request = c(A | P, 201, 1501, 50);
+    let forged = |seq: u32, ms: f64| {
+        at(
+            Step {
+                ttl: 47,
+                ip_id: None,
+                df: false,
+                ..s(R | A, seq, 251, 0)
+            },
+            ms,
+        )
+    };
+    let flows = analyze(&with(
+        exchange(),
+        &[
+            at(request, 50.0),
+            forged(1501, 50.5),
+            forged(2961, 50.6),
+            forged(5881, 50.7),
+        ],
+    ));
+    let attributions = &flows[0].1;
+    assert_eq!(attributions.len(), 3);
+    for a in attributions {
+        assert!(has(a, Signal::ResetBurst), "{a:?}");
+        assert_ne!(a.verdict, Verdict::Peer);
+    }
+}
