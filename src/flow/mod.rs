@@ -196,6 +196,15 @@ impl Flow {
         }
     }
 
+    /// The client's or the server's endpoint.
+    fn side_mut(&mut self, is_client: bool) -> &mut Endpoint {
+        if is_client {
+            &mut self.client_side
+        } else {
+            &mut self.server_side
+        }
+    }
+
     /// Which side sent from `addr`.
     pub fn side_of(&self, addr: SocketAddr) -> Side {
         if addr == self.client {
@@ -295,12 +304,7 @@ impl Flow {
         if !segment.flags.rst() && !self.resets.is_empty() {
             self.tell_resets(segment);
         }
-        let sender = if is_client {
-            &mut self.client_side
-        } else {
-            &mut self.server_side
-        };
-        sender.note(segment, at.ts);
+        self.side_mut(is_client).note(segment, at.ts);
         self.note_handshake(segment, is_client, at.ts);
         self.track(segment, is_client, at.ts);
         if self.recent.len() == RECENT_SEGMENTS {
@@ -314,10 +318,9 @@ impl Flow {
             self.resets_not_listed += 1;
             return;
         }
-        let sender = if note.src == self.client {
-            &self.client_side
-        } else {
-            &self.server_side
+        let sender = match self.side_of(note.src) {
+            Side::Client => &self.client_side,
+            Side::Server => &self.server_side,
         };
         let sender_next = (sender.sent_before_reset()).then_some(SeqNum(sender.last_seq));
         let earlier = self
