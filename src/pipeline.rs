@@ -1,14 +1,15 @@
-//! The one loop: next frame → decode → flow table → finished flows out to the caller.
+//! The one loop: next frame → decode → flow table → finished flows out to a [`Sink`].
 //!
 //! `analyze` reads capture files in the order given, as one continuous capture (rotated
-//! `tcpdump -C/-G` files continue each other's flows), counts what it skipped and why, and hands
-//! every finished flow to a callback as soon as the flow table lets go of it. It never prints.
+//! `tcpdump -C/-G` files continue each other's flows); `capture` reads an interface. Both count
+//! what they skipped and why, and hand every finished flow, attributed, to the sink as soon as
+//! the flow table lets go of it. The loop never prints.
 
 use std::path::PathBuf;
 
 use crate::attribution::{Attribution, HostBaselines, attribute};
-use crate::capture::{CaptureError, FileSource, NextFrame};
-use crate::decode::{Captured, Decoded, Skip, decode};
+use crate::capture::{CaptureError, FileSource, NextFrame, Source};
+use crate::decode::{Captured, Decoded, Segment, Skip, decode};
 use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef};
 use crate::time::Timestamp;
 
@@ -27,22 +28,94 @@ pub struct AnalyzedFlow {
     pub attributions: Vec<Attribution>,
 }
 
-/// The stages after the flow table: host baselines learn from every finished flow, then
-/// attribution judges its resets, then the caller gets both.
-struct Finisher<'a> {
-    hosts: HostBaselines,
-    on_flow: &'a mut dyn FnMut(AnalyzedFlow),
+/// Where the loop's results go.
+pub trait Sink {
+    /// A finished, attributed flow.
+    fn flow(&mut self, flow: AnalyzedFlow);
+
+    /// A RST segment was just seen (live capture announces it once its flow has shown a
+    /// little more).
+    fn reset_seen(&mut self, _segment: &Segment, _at: FrameRef) {}
+
+    /// Called after every frame, and on quiet moments of a live capture; the live flows and
+    /// baselines can be read. True stops reading.
+    fn tick(&mut self, _now: Timestamp, _live: &LiveView<'_>) -> bool {
+        false
+    }
 }
 
-impl Finisher<'_> {
-    fn finish(&mut self, done: &mut Vec<Flow>) {
-        for flow in done.iter() {
+/// What a sink may look at while the capture runs.
+pub struct LiveView<'a> {
+    pub table: &'a FlowTable,
+    pub hosts: &'a HostBaselines,
+    pub stats: &'a InputStats,
+}
+
+/// A sink that only wants finished flows.
+struct FlowsTo<'a>(&'a mut dyn FnMut(AnalyzedFlow));
+
+impl Sink for FlowsTo<'_> {
+    fn flow(&mut self, flow: AnalyzedFlow) {
+        (self.0)(flow);
+    }
+}
+
+/// The stages after the decoder: the flow table, host baselines that learn from every
+/// segment and finished flow, attribution, and the sink.
+struct Stages<'a> {
+    table: FlowTable,
+    done: Vec<Flow>,
+    hosts: HostBaselines,
+    sink: &'a mut dyn Sink,
+}
+
+impl Stages<'_> {
+    fn new(flows: FlowConfig, sink: &mut dyn Sink) -> Stages<'_> {
+        Stages {
+            table: FlowTable::new(flows),
+            done: Vec::new(),
+            hosts: HostBaselines::default(),
+            sink,
+        }
+    }
+
+    fn observe(&mut self, segment: &Segment, at: FrameRef) {
+        self.hosts.observe(segment);
+        if segment.flags.rst() {
+            self.sink.reset_seen(segment, at);
+        }
+        self.table.observe(segment, at, &mut self.done);
+        self.finish();
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        self.table.expire(now, &mut self.done);
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        for flow in &self.done {
             self.hosts.observe_flow(flow);
         }
-        for flow in done.drain(..) {
+        for flow in self.done.drain(..) {
             let attributions = attribute(&flow, &self.hosts);
-            (self.on_flow)(AnalyzedFlow { flow, attributions });
+            self.sink.flow(AnalyzedFlow { flow, attributions });
         }
+    }
+
+    fn finish_all(&mut self) -> u64 {
+        self.table.finish_all(&mut self.done);
+        self.finish();
+        self.table.evicted
+    }
+
+    fn tick(&mut self, now: Timestamp, stats: &InputStats) -> bool {
+        let view = LiveView {
+            table: &self.table,
+            hosts: &self.hosts,
+            stats,
+        };
+        self.sink.tick(now, &view)
     }
 }
 
@@ -60,6 +133,8 @@ pub struct InputStats {
     pub not_tcp: u64,
     pub truncated: u64,
     pub undecodable: u64,
+    /// libpcap's drop counters, for a live capture.
+    pub drops: Option<crate::capture::Drops>,
     /// Why the input ended early, if it did.
     pub broken: Option<String>,
 }
@@ -88,33 +163,33 @@ pub fn analyze(
     on_flow: &mut dyn FnMut(AnalyzedFlow),
 ) -> Result<RunStats, CaptureError> {
     check_inputs(paths, options)?;
-    let mut table = FlowTable::new(options.flows);
-    let mut done = Vec::new();
-    let mut finisher = Finisher {
-        hosts: HostBaselines::default(),
-        on_flow,
-    };
+    let mut sink = FlowsTo(on_flow);
+    let mut stages = Stages::new(options.flows, &mut sink);
     let mut stats = RunStats::default();
     for (input, path) in paths.iter().enumerate() {
         let mut source = FileSource::open(path, options.filter.as_deref())?;
-        let input_stats = read_input(&mut source, input, &mut table, &mut done, &mut finisher);
-        stats.inputs.push(input_stats);
+        stats
+            .inputs
+            .push(read_input(&mut source, input, &mut stages));
     }
-    table.finish_all(&mut done);
-    finisher.finish(&mut done);
-    stats.evicted_flows = table.evicted;
+    stats.evicted_flows = stages.finish_all();
     Ok(stats)
 }
 
-fn read_input(
-    source: &mut FileSource,
-    input: usize,
-    table: &mut FlowTable,
-    done: &mut Vec<Flow>,
-    finisher: &mut Finisher<'_>,
-) -> InputStats {
+/// Reads one live source until it ends or the sink says stop, then finishes every flow.
+pub fn capture(source: &mut dyn Source, flows: FlowConfig, sink: &mut dyn Sink) -> RunStats {
+    let mut stages = Stages::new(flows, sink);
+    let input = read_input(source, 0, &mut stages);
+    let evicted_flows = stages.finish_all();
+    RunStats {
+        inputs: vec![input],
+        evicted_flows,
+    }
+}
+
+fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) -> InputStats {
     let mut stats = InputStats {
-        path: source.path().to_string(),
+        path: source.name().to_string(),
         link_type: source.link_type().name(),
         ..InputStats::default()
     };
@@ -127,6 +202,13 @@ fn read_input(
                 stats.filtered += 1;
                 stats.first_ts.get_or_insert(ts);
                 stats.last_ts = Some(ts);
+                continue;
+            }
+            NextFrame::Idle(now) => {
+                stages.expire(now);
+                if stages.tick(now, &stats) {
+                    break;
+                }
                 continue;
             }
             NextFrame::End => break,
@@ -150,15 +232,14 @@ fn read_input(
         ) {
             Decoded::Segment(segment) => {
                 stats.tcp += 1;
-                finisher.hosts.observe(&segment);
-                table.observe(&segment, at, done);
+                stages.observe(&segment, at);
             }
             Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
             Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
         }
-        if !done.is_empty() {
-            finisher.finish(done);
+        if stages.tick(at.ts, &stats) {
+            break;
         }
     }
     stats

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use pcap::{BpfProgram, Capture, Offline, Precision};
 
-use super::{CaptureError, Frame, LinkType, NextFrame, pcap_error_text};
+use super::{CaptureError, Frame, LinkType, NextFrame, Source, pcap_error_text};
 use crate::time::Timestamp;
 
 /// An open capture file.
@@ -49,17 +49,19 @@ impl FileSource {
             frames_read: 0,
         })
     }
+}
 
-    pub fn path(&self) -> &str {
+impl Source for FileSource {
+    fn name(&self) -> &str {
         &self.path
     }
 
-    pub fn link_type(&self) -> LinkType {
+    fn link_type(&self) -> LinkType {
         self.link_type
     }
 
     /// Reads the next frame.
-    pub fn next_frame(&mut self) -> NextFrame<'_> {
+    fn next_frame(&mut self) -> NextFrame<'_> {
         let packet = match self.capture.next_packet() {
             Ok(packet) => packet,
             Err(pcap::Error::NoMorePackets) => return NextFrame::End,

@@ -6,10 +6,20 @@
 //! file or interface and says how to fix it.
 
 pub mod file;
+pub mod live;
 
 use crate::time::Timestamp;
 
 pub use file::FileSource;
+pub use live::{Drops, LiveOptions, LiveSource};
+
+/// Where frames come from: a file or an interface. The pipeline reads either the same way.
+pub trait Source {
+    /// The file's path or the interface's name, for reports and messages.
+    fn name(&self) -> &str;
+    fn link_type(&self) -> LinkType;
+    fn next_frame(&mut self) -> NextFrame<'_>;
+}
 
 /// One frame as the capture gave it, borrowed from libpcap's buffer until the next read.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +40,8 @@ pub enum NextFrame<'a> {
     Frame(Frame<'a>),
     /// A frame that the BPF filter rejected, with its time; it still used up a frame number.
     Filtered(Timestamp),
+    /// No frame arrived within the read timeout (live capture); the current time.
+    Idle(Timestamp),
     /// The input ended cleanly.
     End,
     /// The input ended early, for the reason given; frames before it are valid.
@@ -113,6 +125,22 @@ pub enum CaptureError {
     UnsupportedLinkType { path: String, name: String },
     #[error("bad filter '{filter}': {detail}; write it as for tcpdump, e.g. 'tcp port 443'")]
     BadFilter { filter: String, detail: String },
+    #[error(
+        "no interface named {name}; capture on one of: {available} (`rstscope interfaces` lists them)"
+    )]
+    NoSuchInterface { name: String, available: String },
+    #[error(
+        "{name}: permission denied; run as root, or grant the binary the right once: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v rstscope)"
+    )]
+    PermissionDenied { name: String },
+    #[error(
+        "{name}: the interface is down; bring it up (ip link set {name} up) or capture on another"
+    )]
+    InterfaceDown { name: String },
+    #[error(
+        "{path}: cannot write the capture ({detail}); check that the directory exists and is writable"
+    )]
+    CannotWrite { path: String, detail: String },
 }
 
 /// The text of a pcap error, without the enum's wrapper.

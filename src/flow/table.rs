@@ -72,6 +72,12 @@ impl FlowTable {
         }
     }
 
+    /// The live flow between two endpoints, if any.
+    pub fn flow(&self, a: SocketAddr, b: SocketAddr) -> Option<&Flow> {
+        let key = if a <= b { FlowKey(a, b) } else { FlowKey(b, a) };
+        self.flows.get(&key)
+    }
+
     /// How many flows are live.
     pub fn len(&self) -> usize {
         self.flows.len()

@@ -106,6 +106,17 @@ pub fn warnings(stats: &RunStats) -> Vec<String> {
             ));
         }
     }
+    for input in &stats.inputs {
+        if let Some(drops) = input.drops.filter(|d| d.by_kernel + d.by_interface > 0) {
+            warnings.push(format!(
+                "{}: {} packets were dropped ({} by the kernel, {} by the interface): attributions from this capture are less certain; raise -B or narrow the filter",
+                input.path,
+                drops.by_kernel + drops.by_interface,
+                drops.by_kernel,
+                drops.by_interface
+            ));
+        }
+    }
     if stats.evicted_flows > 0 {
         warnings.push(format!(
             "the flow table was full: {} flows were finished early (raise --max-flows)",
@@ -142,6 +153,8 @@ fn input_report(input: &InputStats) -> InputReport {
         filtered_packets: input.filtered,
         tcp_packets: input.tcp,
         complete: input.broken.is_none(),
+        dropped_by_kernel: input.drops.map(|d| d.by_kernel),
+        dropped_by_interface: input.drops.map(|d| d.by_interface),
     }
 }
 
@@ -209,7 +222,8 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
     }
 }
 
-fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution) -> ResetReport {
+/// The report form of one reset.
+pub(super) fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution) -> ResetReport {
     let segment = &reset.segment;
     ResetReport {
         input: segment.at.input,

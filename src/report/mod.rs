@@ -6,6 +6,7 @@
 
 mod build;
 pub mod json;
+pub mod line;
 pub mod table;
 
 use serde::Serialize;
@@ -51,6 +52,12 @@ pub struct InputReport {
     pub tcp_packets: u64,
     /// False when the file ended early (cut off or corrupt).
     pub complete: bool,
+    /// Live capture only: packets the kernel dropped because they were not read fast enough.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_by_kernel: Option<u64>,
+    /// Live capture only: packets the interface or its driver dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_by_interface: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

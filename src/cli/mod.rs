@@ -39,6 +39,8 @@ struct Cli {
     command: Command,
 }
 
+mod capture;
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Analyse capture files (pcap or pcapng) and report every TCP flow that ended in a reset.
@@ -65,6 +67,18 @@ EXIT STATUS:
     3  the report was written, but an input was cut off or corrupt partway (see the warning)"
     )]
     Analyze(AnalyzeArgs),
+    /// Capture live on an interface and explain every reset as it happens.
+    #[command(after_long_help = "EXAMPLES:
+    sudo rstscope capture eth0 'tcp port 443'
+    sudo rstscope capture any tcp port 5432 --duration 10m -w evidence.pcap
+    sudo rstscope capture eth0 --format jsonl > flows.jsonl
+
+Stop with Ctrl-C (or SIGTERM, --duration, --count, --resets): finished and still-open flows
+are analysed and the report is printed. A second Ctrl-C exits at once.
+Without root, grant the binary the right once: sudo setcap cap_net_raw,cap_net_admin=eip rstscope")]
+    Capture(capture::CaptureArgs),
+    /// List the interfaces rstscope can capture on, like tcpdump -D.
+    Interfaces,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +172,8 @@ pub struct Outcome {
 pub fn run() -> anyhow::Result<Outcome> {
     match Cli::parse().command {
         Command::Analyze(args) => run_analyze(args.into_config()),
+        Command::Capture(args) => capture::run_capture(args),
+        Command::Interfaces => capture::run_interfaces(),
     }
 }
 

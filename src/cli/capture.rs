@@ -1,0 +1,337 @@
+//! `rstscope capture IFACE [FILTER...]`: live capture, one line per reset as soon as it is
+//! attributed, and the full report when the capture stops (Ctrl-C, SIGTERM, --duration,
+//! --count, --resets). A second Ctrl-C exits at once.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::{Format, Outcome, Output};
+use crate::attribution::attribute;
+use crate::capture::{LiveOptions, LiveSource, live};
+use crate::decode::Segment;
+use crate::flow::{Close, FlowConfig, FrameRef};
+use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
+use crate::report::{self, ReportBuilder, Retain, flow_report, json, line, table};
+use crate::time::{Span, Timestamp};
+
+/// How long after a RST its flow is watched before the reset is announced (races show up
+/// within this time; the line still comes well under two seconds after the packet).
+const ANNOUNCE_AFTER: Span = Span(1_000_000_000);
+
+/// Ctrl-C / SIGTERM presses so far.
+static STOP_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug, Args)]
+pub(super) struct CaptureArgs {
+    /// The interface to capture on (`any` for all; `rstscope interfaces` lists them).
+    #[arg(value_name = "IFACE")]
+    interface: String,
+
+    /// A BPF filter, written after the interface as for tcpdump: 'tcp port 443' or unquoted
+    /// words.
+    #[arg(value_name = "FILTER")]
+    filter: Vec<String>,
+
+    /// What to print: a line per reset and a table at the end, a JSON report at the end, or
+    /// JSON Lines with one flow per line as each flow finishes.
+    #[arg(short = 'F', long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Also announce flows closed by FIN, and list every flow in the final report.
+    #[arg(short, long)]
+    all: bool,
+
+    /// Write the final report to FILE (the running lines still go to standard output).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Save every captured packet to FILE (pcap), like tcpdump -w, to attach to a ticket.
+    #[arg(short, long, value_name = "FILE")]
+    write: Option<PathBuf>,
+
+    /// Bytes kept of each packet: enough for all headers and a little payload by default.
+    #[arg(short = 's', long, value_name = "BYTES", default_value_t = 256,
+          value_parser = clap::value_parser!(i32).range(64..=262_144))]
+    snaplen: i32,
+
+    /// Kernel capture buffer in KiB, like tcpdump -B.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB", default_value_t = 8192,
+          value_parser = clap::value_parser!(i32).range(256..=2_097_152))]
+    buffer_kib: i32,
+
+    /// Do not put the interface into promiscuous mode (tcpdump -p).
+    #[arg(short = 'p', long)]
+    no_promiscuous: bool,
+
+    /// Stop after this long: 90s, 10m, 2h (a bare number is seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    duration: Option<Duration>,
+
+    /// Stop after this many packets.
+    #[arg(short = 'c', long, value_name = "N")]
+    count: Option<u64>,
+
+    /// Stop after this many RST segments.
+    #[arg(long, value_name = "N")]
+    resets: Option<u64>,
+
+    /// Finish a flow after this many seconds without a segment (as for analyze).
+    #[arg(long, value_name = "SECS", default_value_t = 10_800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Keep at most this many live flows; beyond it the flow closest to expiring is finished
+    /// early and counted. Keeps memory flat over hours.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_flows: u64,
+}
+
+/// Parses 90, 90s, 500ms, 10m, 2h.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 90s, 10m or 2h"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}': use ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
+}
+
+/// `rstscope interfaces`: like `tcpdump -D`.
+pub(super) fn run_interfaces() -> anyhow::Result<Outcome> {
+    let mut out = io::stdout().lock();
+    for (index, (name, addresses, up)) in live::interfaces()?.iter().enumerate() {
+        let state = if *up { "" } else { " [down]" };
+        let addresses = if addresses.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", addresses.join(", "))
+        };
+        writeln!(out, "{}. {name}{state}{addresses}", index + 1)?;
+    }
+    Ok(Outcome {
+        warnings: Vec::new(),
+        complete: true,
+    })
+}
+
+/// What stops the capture, besides Ctrl-C and SIGTERM.
+struct Limits {
+    deadline: Option<Instant>,
+    packets: Option<u64>,
+    resets: Option<u64>,
+}
+
+/// The live capture's sink: announces resets, streams or collects flows, watches the limits.
+struct Watcher<'a> {
+    lines: &'a mut dyn Write,
+    announce_lines: bool,
+    all: bool,
+    stream: Option<&'a mut dyn Write>,
+    builder: ReportBuilder,
+    pending: VecDeque<(Timestamp, SocketAddr, SocketAddr, u64)>,
+    announced: HashSet<u64>,
+    resets_seen: u64,
+    limits: Limits,
+    error: Option<io::Error>,
+}
+
+impl Watcher<'_> {
+    fn say(&mut self, text: &str) {
+        if self.announce_lines && self.error.is_none() {
+            let written = writeln!(self.lines, "{text}").and_then(|()| self.lines.flush());
+            if let Err(err) = written {
+                self.error = Some(err);
+            }
+        }
+    }
+
+    fn should_stop(&self, frames: u64) -> bool {
+        STOP_REQUESTS.load(Ordering::SeqCst) > 0
+            || self.error.is_some()
+            || self.limits.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.limits.packets.is_some_and(|n| frames >= n)
+            || self.limits.resets.is_some_and(|n| self.resets_seen >= n)
+    }
+}
+
+impl Sink for Watcher<'_> {
+    fn reset_seen(&mut self, segment: &Segment, at: FrameRef) {
+        self.resets_seen += 1;
+        self.pending.push_back((
+            at.ts.after(ANNOUNCE_AFTER),
+            segment.src,
+            segment.dst,
+            at.frame,
+        ));
+    }
+
+    fn tick(&mut self, now: Timestamp, live: &LiveView<'_>) -> bool {
+        while let Some(&(due, src, dst, frame)) = self.pending.front() {
+            if due > now {
+                break;
+            }
+            self.pending.pop_front();
+            let Some(flow) = live.table.flow(src, dst) else {
+                continue;
+            };
+            let Some(index) = flow.resets.iter().position(|r| r.segment.at.frame == frame) else {
+                continue;
+            };
+            if self.announced.insert(frame) {
+                let attributions = attribute(flow, live.hosts);
+                if let Some(attribution) = attributions.get(index) {
+                    let text = line::reset_line(flow, &flow.resets[index], attribution);
+                    self.say(&text);
+                }
+            }
+        }
+        self.should_stop(live.stats.frames)
+    }
+
+    fn flow(&mut self, analyzed: AnalyzedFlow) {
+        let flow = &analyzed.flow;
+        for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
+            if !self.announced.remove(&reset.segment.at.frame) {
+                let text = line::reset_line(flow, reset, attribution);
+                self.say(&text);
+            }
+        }
+        if self.all && flow.close() == Close::Fin {
+            let text = format!(
+                "{}  {} -> {}  closed by FIN ({}, {})",
+                report::format_ts(flow.last_ts),
+                flow.client,
+                flow.server,
+                flow.conn_state(),
+                flow.history()
+            );
+            self.say(&text);
+        }
+        let report = flow_report(&analyzed);
+        if let Some(out) = self.stream.as_deref_mut()
+            && self.error.is_none()
+            && let Err(err) = json::write_flow_line(&report, out)
+        {
+            self.error = Some(err);
+        }
+        self.builder.add(report);
+    }
+}
+
+pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
+    install_stop_handler();
+    let filter = (!args.filter.is_empty()).then(|| args.filter.join(" "));
+    let options = LiveOptions {
+        snaplen: args.snaplen,
+        buffer_mib: (args.buffer_kib / 1024).max(1),
+        promiscuous: !args.no_promiscuous,
+        filter,
+        write: args.write.clone(),
+    };
+    let mut source = LiveSource::open(&args.interface, &options)?;
+    let flows = FlowConfig {
+        idle_timeout: Span::from_secs(args.idle_timeout),
+        max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
+        ..FlowConfig::default()
+    };
+    let report_to_stdout = args.output.is_none();
+    let mut out = Output::open(args.output.as_deref())?;
+    let mut stdout = io::stdout();
+    let mut stderr = io::stderr();
+    // The running lines go where they do not break a machine-readable report.
+    let lines: &mut dyn Write = if report_to_stdout && args.format == Format::Json {
+        &mut stderr
+    } else {
+        &mut stdout
+    };
+    let streaming = args.format == Format::Jsonl;
+    let mut watcher = Watcher {
+        lines,
+        announce_lines: !streaming || !report_to_stdout,
+        all: args.all,
+        stream: streaming.then_some(&mut out.writer as &mut dyn Write),
+        builder: ReportBuilder::new(match (args.format, args.all) {
+            (Format::Jsonl, _) => Retain::Nothing,
+            (_, true) | (Format::Json, _) => Retain::All,
+            _ => Retain::WithResets,
+        }),
+        pending: VecDeque::new(),
+        announced: HashSet::new(),
+        resets_seen: 0,
+        limits: Limits {
+            deadline: args.duration.map(|d| Instant::now() + d),
+            packets: args.count,
+            resets: args.resets,
+        },
+        error: None,
+    };
+    let mut stats = pipeline::capture(&mut source, flows, &mut watcher);
+    source.flush();
+    if let Some(input) = stats.inputs.first_mut() {
+        input.drops = Some(source.drops());
+    }
+    if let Some(err) = watcher.error.take() {
+        return Err(out.failed(err));
+    }
+    let report = watcher.builder.finish(&stats);
+    let terminal = report_to_stdout && io::stdout().is_terminal();
+    let written = match args.format {
+        Format::Table => {
+            table::write_table(&report, table::TableStyle { terminal }, &mut out.writer)
+        }
+        Format::Json => json::write_report(&report, &mut out.writer),
+        Format::Jsonl => Ok(()),
+    };
+    written
+        .and_then(|()| out.writer.flush())
+        .map_err(|err| out.failed(err))?;
+    Ok(Outcome {
+        complete: stats.inputs.iter().all(|input| input.broken.is_none()),
+        warnings: report::warnings(&stats),
+    })
+}
+
+/// First Ctrl-C or SIGTERM: stop cleanly and report. Second: exit at once.
+fn install_stop_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP_REQUESTS.fetch_add(1, Ordering::SeqCst) >= 1 {
+            std::process::exit(130);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_tcpdump_users_write_them() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}
