@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::{Format, Outcome, Output};
+use super::{Format, Outcome, Output, finish_output};
 use crate::attribution::attribute;
 use crate::capture::{LiveOptions, LiveSource, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FlowConfig, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
-use crate::report::{self, ReportBuilder, Retain, flow_report, json, line, table};
+use crate::report::{self, ReportBuilder, Retain, flow_report, json, line};
 use crate::time::{Span, Timestamp};
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -294,22 +294,9 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     if let Some(err) = watcher.error.take() {
         return Err(out.failed(err));
     }
-    let report = watcher.builder.finish(&stats);
     let terminal = report_to_stdout && io::stdout().is_terminal();
-    let written = match args.format {
-        Format::Table => {
-            table::write_table(&report, table::TableStyle { terminal }, &mut out.writer)
-        }
-        Format::Json => json::write_report(&report, &mut out.writer),
-        Format::Jsonl => Ok(()),
-    };
-    written
-        .and_then(|()| out.writer.flush())
-        .map_err(|err| out.failed(err))?;
-    Ok(Outcome {
-        complete: stats.inputs.iter().all(|input| input.broken.is_none()),
-        warnings: report::warnings(&stats),
-    })
+    let builder = watcher.builder;
+    finish_output(args.format, builder, &stats, terminal, &mut out)
 }
 
 /// First Ctrl-C or SIGTERM: stop cleanly and report. Second: exit at once.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::flow::FlowConfig;
-use crate::pipeline::{AnalyzeOptions, analyze, check_inputs};
+use crate::pipeline::{AnalyzeOptions, RunStats, analyze, check_inputs};
 use crate::report::{self, ReportBuilder, Retain, flow_report, json, table};
 use crate::time::Span;
 
@@ -197,8 +197,20 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
-    let report = builder.finish(&stats);
-    let written = match config.format {
+    finish_output(config.format, builder, &stats, terminal, &mut out)
+}
+
+/// Writes the final report in `format` (JSON Lines were streamed already) and says how the
+/// run went.
+fn finish_output(
+    format: Format,
+    builder: ReportBuilder,
+    stats: &RunStats,
+    terminal: bool,
+    out: &mut Output,
+) -> anyhow::Result<Outcome> {
+    let report = builder.finish(stats);
+    let written = match format {
         Format::Table => {
             table::write_table(&report, table::TableStyle { terminal }, &mut out.writer)
         }
@@ -210,7 +222,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         .map_err(|err| out.failed(err))?;
     Ok(Outcome {
         complete: stats.inputs.iter().all(|input| input.broken.is_none()),
-        warnings: report::warnings(&stats),
+        warnings: report::warnings(stats),
     })
 }
 
