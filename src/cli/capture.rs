@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::{Format, Outcome, Output, finish_output};
+use super::{FlowArgs, Format, Outcome, Output, finish_output};
 use crate::attribution::attribute;
 use crate::capture::{LiveOptions, LiveSource, live};
 use crate::decode::Segment;
-use crate::flow::{Close, FlowConfig, FrameRef};
+use crate::flow::{Close, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
 use crate::report::{self, ReportBuilder, Retain, flow_report, json, line};
 use crate::time::{Span, Timestamp};
@@ -81,16 +81,8 @@ pub(super) struct CaptureArgs {
     #[arg(long, value_name = "N")]
     resets: Option<u64>,
 
-    /// Finish a flow after this many seconds without a segment (as for analyze).
-    #[arg(long, value_name = "SECS", default_value_t = 10_800,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout: u64,
-
-    /// Keep at most this many live flows; beyond it the flow closest to expiring is finished
-    /// early and counted. Keeps memory flat over hours.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    max_flows: u64,
+    #[command(flatten)]
+    flows: FlowArgs,
 }
 
 /// Parses 90, 90s, 500ms, 10m, 2h.
@@ -250,11 +242,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         write: args.write.clone(),
     };
     let mut source = LiveSource::open(&args.interface, &options)?;
-    let flows = FlowConfig {
-        idle_timeout: Span::from_secs(args.idle_timeout),
-        max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
-        ..FlowConfig::default()
-    };
+    let flows = args.flows.config();
     let report_to_stdout = args.output.is_none();
     let mut out = Output::open(args.output.as_deref())?;
     let mut stdout = io::stdout();

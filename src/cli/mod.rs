@@ -104,6 +104,13 @@ struct AnalyzeArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
+    #[command(flatten)]
+    flows: FlowArgs,
+}
+
+/// Flow-table limits, shared by `analyze` and `capture`.
+#[derive(Debug, Args)]
+struct FlowArgs {
     /// Finish a flow after this many seconds without a segment. The default (3 hours) outlasts
     /// the 2-hour TCP keepalive default and the idle timeouts of common firewalls and load
     /// balancers, so the silence before an idle-timeout reset stays inside one flow.
@@ -112,10 +119,20 @@ struct AnalyzeArgs {
     idle_timeout: u64,
 
     /// Keep at most this many live flows; beyond it the flow closest to expiring is finished
-    /// early and counted in the summary. Bounds memory on floods and scans.
+    /// early and counted in the summary. Bounds memory on floods, scans and long captures.
     #[arg(long, value_name = "N", default_value_t = 1_000_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_flows: u64,
+}
+
+impl FlowArgs {
+    fn config(&self) -> FlowConfig {
+        FlowConfig {
+            idle_timeout: Span::from_secs(self.idle_timeout),
+            max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
+            ..FlowConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,11 +164,7 @@ impl AnalyzeArgs {
             files: self.files,
             options: AnalyzeOptions {
                 filter: self.filter,
-                flows: FlowConfig {
-                    idle_timeout: Span::from_secs(self.idle_timeout),
-                    max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
-                    ..FlowConfig::default()
-                },
+                flows: self.flows.config(),
             },
             format: self.format,
             retain,
