@@ -24,16 +24,23 @@
 #
 # Every address is a documentation range (RFC 5737, RFC 3849, RFC 7042 for the MACs). The lab
 # has no link to the host's own namespace, so no lab packet can leave it. Traffic comes from
-# the small python3 programs next to this script, run inside the namespaces; tcpdump records
-# on the client's interface c0.
+# the small python3 programs next to this script, run inside the namespaces; `rstscope capture`
+# records on the client's interface c0 (`-w`), announcing each reset as it goes.
 #
-# Usage:   sudo lab/run.sh OUTPUT_DIR [SCENARIO...]     (no SCENARIO: all of them)
+# Usage:   sudo lab/run.sh [--rstscope BIN] [--live DIR] OUTPUT_DIR [SCENARIO...]
 #          lab/run.sh --list                            (the scenarios, one a line)
-# Needs:   root, ip (iproute2), nft, tcpdump, python3; ethtool and tc are used when present.
+#            --rstscope BIN  the rstscope binary that records (default: $RSTSCOPE, then
+#                            target/release/rstscope, target/debug/rstscope, rstscope on PATH)
+#            --live DIR      also keep, per scenario, what the capture printed while it ran:
+#                            SCENARIO.lines (each line prefixed with the Unix time it was
+#                            printed) and SCENARIO.json (its final report)
+# Needs:   root, ip (iproute2), nft, tcpdump (to count the RSTs independently), python3;
+#          ethtool and tc are used when present.
 #
 # Writes SCENARIO.pcap for each scenario into OUTPUT_DIR, only once every chosen scenario has
-# run and been checked (the RST count of its capture and what the client saw). The namespaces
-# and every process the script started are removed on exit, also on failure or interruption.
+# run and been checked (the RST count of its capture, no drops, and what the client saw). The
+# namespaces and every process the script started are removed on exit, also on failure or
+# interruption.
 
 set -euo pipefail
 
@@ -63,10 +70,20 @@ if [[ ${1:-} == --list ]]; then
     scenario_names
     exit 0
 fi
-if [[ $# -lt 1 || ${1:-} == -* ]]; then
-    printf 'usage: %s OUTPUT_DIR [SCENARIO...]\n       %s --list\n' "$0" "$0" >&2
+usage() {
+    printf 'usage: %s [--rstscope BIN] [--live DIR] OUTPUT_DIR [SCENARIO...]\n       %s --list\n' "$0" "$0" >&2
     exit 2
-fi
+}
+RSTSCOPE_BIN=${RSTSCOPE:-}
+LIVE_DIR=
+while [[ ${1:-} == -* ]]; do
+    case $1 in
+    --rstscope) (($# >= 2)) || usage; RSTSCOPE_BIN=$2; shift 2 ;;
+    --live) (($# >= 2)) || usage; LIVE_DIR=$2; shift 2 ;;
+    *) usage ;;
+    esac
+done
+(($# >= 1)) || usage
 OUT_DIR=$1
 shift
 CHOSEN=("$@")
@@ -102,6 +119,8 @@ INJECT_COUNT=3      # forged RST+ACKs per matching request
 CREATED_NS=()
 BG_PIDS=()
 CAPTURE_PID=
+CAPTURE_NAME=
+STAMP_PID=
 WORK=
 STARTED=$SECONDS
 
@@ -127,6 +146,7 @@ cleanup() {
     trap - EXIT INT TERM
     set +e
     [[ -n $CAPTURE_PID ]] && reap "$CAPTURE_PID" INT
+    [[ -n $STAMP_PID ]] && reap "$STAMP_PID" TERM
     local pid
     for pid in "${BG_PIDS[@]}"; do reap "$pid" TERM; done
     local ns
@@ -150,6 +170,15 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 for cmd in ip nft tcpdump python3; do
     command -v "$cmd" >/dev/null || die "$cmd not found (install iproute2, nftables, tcpdump and python3)"
 done
+if [[ -z $RSTSCOPE_BIN ]]; then
+    for candidate in "$LAB_DIR/../target/release/rstscope" "$LAB_DIR/../target/debug/rstscope" \
+        "$(command -v rstscope || true)"; do
+        [[ -n $candidate && -x $candidate ]] && { RSTSCOPE_BIN=$candidate; break; }
+    done
+    [[ -n $RSTSCOPE_BIN ]] || die "no rstscope binary: build it (cargo build --release) or pass --rstscope BIN"
+fi
+[[ -x $RSTSCOPE_BIN ]] || die "$RSTSCOPE_BIN is not an executable rstscope binary"
+RSTSCOPE_BIN=$(realpath "$RSTSCOPE_BIN")
 for file in server.py client.py wire.py injector.py; do
     [[ -f $LAB_DIR/$file ]] || die "$LAB_DIR/$file is missing"
 done
@@ -161,6 +190,7 @@ for ns in "${ALL_NS[@]}"; do
     fi
 done
 mkdir -p "$OUT_DIR"
+[[ -z $LIVE_DIR ]] || mkdir -p "$LIVE_DIR"
 WORK=$(mktemp -d /tmp/rstscope-lab.XXXXXX)
 
 # ---------------------------------------------------------------------------------------------
@@ -218,28 +248,51 @@ stop_server() {
 
 client() { nsx "$NS_CLIENT" timeout 30 "$PYTHON" -u "$LAB_DIR/client.py" "$@" | sed 's/^/    /' >&2; }
 
+# stamp_lines: copy standard input to standard output, each line prefixed with the Unix time
+# (microseconds) it arrived, so the tests can tell how soon after its packet a reset was told.
+stamp_lines() {
+    local line
+    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+}
+
 capture_start() {  # name
+    CAPTURE_NAME=$1
     CAPTURE_FILE="$WORK/$1.pcap"
-    local err="$WORK/$1.tcpdump.log"
-    # -U: write each packet as it arrives; --immediate-mode: hand packets over at once, so none
-    # wait in a half-filled ring block when SIGINT stops the capture; -Z root: no privilege drop.
-    ip netns exec "$NS_CLIENT" tcpdump -i c0 -w "$CAPTURE_FILE" -U --immediate-mode -Z root 2>"$err" &
+    local err="$WORK/$1.capture.log" fifo="$WORK/$1.fifo"
+    mkfifo "$fifo"
+    stamp_lines <"$fifo" >"$WORK/$1.lines" &
+    STAMP_PID=$!
+    # The running lines go to standard output (through the stamp), the final report to a file.
+    ip netns exec "$NS_CLIENT" "$RSTSCOPE_BIN" capture c0 -w "$CAPTURE_FILE" --format json \
+        -o "$WORK/$1.json" >"$fifo" 2>"$err" &
     CAPTURE_PID=$!
-    wait_for_line "$err" "listening on" "$CAPTURE_PID" "tcpdump"
+    wait_for_line "$err" "capturing on c0" "$CAPTURE_PID" "rstscope capture"
     sleep 0.3
 }
 
 capture_stop() {  # expected RST segment count: N, or MIN-MAX
-    local expect=$1 err="${CAPTURE_FILE%.pcap}.tcpdump.log" rc=0 rsts
+    local expect=$1 err="$WORK/$CAPTURE_NAME.capture.log" rc=0 rsts drops
     local min=${expect%-*} max=${expect#*-}
-    sleep 0.5  # let the last segments arrive
+    # Let the last segments arrive, and let rstscope announce the resets while it still runs
+    # (about a second after each RST), so the lines are the live ones, not the final flush.
+    local i
+    for ((i = 0; i < 30; i++)); do
+        (($(wc -l <"$WORK/$CAPTURE_NAME.lines") >= min)) && break
+        sleep 0.1
+    done
+    sleep 0.5
     kill -INT "$CAPTURE_PID"
     wait "$CAPTURE_PID" || rc=$?
     CAPTURE_PID=
-    ((rc == 0)) || { cat "$err" >&2; die "tcpdump exited with status $rc"; }
-    grep -q '^0 packets dropped by kernel' "$err" || { cat "$err" >&2; die "tcpdump dropped packets"; }
+    wait "$STAMP_PID" || true
+    ((rc == 0)) || { cat "$err" >&2; die "rstscope capture exited with status $rc"; }
+    drops=$("$PYTHON" -c 'import json, sys
+i = json.load(open(sys.argv[1]))["inputs"][0]
+print(i.get("dropped_by_kernel", -1) + i.get("dropped_by_interface", 0))' "$WORK/$CAPTURE_NAME.json")
+    ((drops == 0)) || { cat "$err" >&2; die "rstscope capture dropped packets ($drops)"; }
+    # tcpdump counts the RSTs, so the check does not rest on rstscope reading its own file.
     rsts=$(tcpdump -nn -r "$CAPTURE_FILE" 2>/dev/null | grep -c 'Flags \[R' || true)
-    log "  $(basename "$CAPTURE_FILE"): $(tcpdump -nn -r "$CAPTURE_FILE" 2>/dev/null | wc -l) packets, $rsts with RST, $(stat -c %s "$CAPTURE_FILE") bytes"
+    log "  $(basename "$CAPTURE_FILE"): $(tcpdump -nn -r "$CAPTURE_FILE" 2>/dev/null | wc -l) packets, $rsts with RST, $(stat -c %s "$CAPTURE_FILE") bytes, $(wc -l <"$WORK/$CAPTURE_NAME.lines") line(s) announced"
     ((rsts >= min && rsts <= max)) || { tcpdump -nn -v -r "$CAPTURE_FILE" >&2; die "expected $expect RST segments, found $rsts"; }
 }
 
@@ -551,10 +604,17 @@ done
 # ---------------------------------------------------------------------------------------------
 # Publish
 
-for name in "${CHOSEN[@]}"; do
-    install -m 0644 "$WORK/$name.pcap" "$OUT_DIR/$name.pcap"
+publish() {  # file directory
+    install -m 0644 "$1" "$2/"
     if [[ -n ${SUDO_UID:-} && -n ${SUDO_GID:-} ]]; then
-        chown "$SUDO_UID:$SUDO_GID" "$OUT_DIR/$name.pcap"
+        chown "$SUDO_UID:$SUDO_GID" "$2/$(basename "$1")"
+    fi
+}
+for name in "${CHOSEN[@]}"; do
+    publish "$WORK/$name.pcap" "$OUT_DIR"
+    if [[ -n $LIVE_DIR ]]; then
+        publish "$WORK/$name.lines" "$LIVE_DIR"
+        publish "$WORK/$name.json" "$LIVE_DIR"
     fi
 done
 log "wrote $total capture(s) to $OUT_DIR in $((SECONDS - STARTED)) s"

@@ -4,7 +4,8 @@
 # Usage:   sudo samples/make-samples.sh [OUTPUT_DIR [SCENARIO...]]
 #            OUTPUT_DIR  default: the directory of this script
 #            SCENARIO    default: every sample below; `lab/run.sh --list` names them all
-# Needs:   root, ip (iproute2), nft, tcpdump, python3; ethtool and tc are used when present.
+# Needs:   root, ip (iproute2), nft, tcpdump, python3, and a built rstscope (cargo build
+#          --release), which records; ethtool and tc are used when present.
 #
 # The lab (topology, addresses, the python programs, every scenario) lives in lab/; see
 # lab/run.sh and samples/README.md. Files are only copied into OUTPUT_DIR once every chosen

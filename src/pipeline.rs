@@ -62,7 +62,7 @@ impl Sink for FlowsTo<'_> {
 
 /// The stages after the decoder: the flow table, host baselines that learn from every
 /// segment and finished flow, attribution, and the sink.
-struct Stages<'a> {
+pub(crate) struct Stages<'a> {
     table: FlowTable,
     done: Vec<Flow>,
     hosts: HostBaselines,
@@ -70,7 +70,7 @@ struct Stages<'a> {
 }
 
 impl Stages<'_> {
-    fn new(flows: FlowConfig, sink: &mut dyn Sink) -> Stages<'_> {
+    pub(crate) fn new(flows: FlowConfig, sink: &mut dyn Sink) -> Stages<'_> {
         Stages {
             table: FlowTable::new(flows),
             done: Vec::new(),
@@ -79,16 +79,20 @@ impl Stages<'_> {
         }
     }
 
-    fn observe(&mut self, segment: &Segment, at: FrameRef) {
-        self.hosts.observe(segment);
-        if segment.flags.rst() {
-            self.sink.reset_seen(segment, at);
+    /// Returns false when the segment was a copy seen on another interface, left out.
+    pub(crate) fn observe(&mut self, segment: &Segment, at: FrameRef) -> bool {
+        let kept = self.table.observe(segment, at, &mut self.done);
+        if kept {
+            self.hosts.observe(segment);
+            if segment.flags.rst() {
+                self.sink.reset_seen(segment, at);
+            }
         }
-        self.table.observe(segment, at, &mut self.done);
         self.finish();
+        kept
     }
 
-    fn expire(&mut self, now: Timestamp) {
+    pub(crate) fn expire(&mut self, now: Timestamp) {
         self.table.expire(now, &mut self.done);
         self.finish();
     }
@@ -103,13 +107,13 @@ impl Stages<'_> {
         }
     }
 
-    fn finish_all(&mut self) -> u64 {
+    pub(crate) fn finish_all(&mut self) -> u64 {
         self.table.finish_all(&mut self.done);
         self.finish();
         self.table.evicted
     }
 
-    fn tick(&mut self, now: Timestamp, stats: &InputStats) -> bool {
+    pub(crate) fn tick(&mut self, now: Timestamp, stats: &InputStats) -> bool {
         let view = LiveView {
             table: &self.table,
             hosts: &self.hosts,
@@ -133,6 +137,8 @@ pub struct InputStats {
     pub not_tcp: u64,
     pub truncated: u64,
     pub undecodable: u64,
+    /// TCP packets left out as copies of a packet seen on another interface (`any`).
+    pub copies: u64,
     /// libpcap's drop counters, for a live capture.
     pub drops: Option<crate::capture::Drops>,
     /// Why the input ended early, if it did.
@@ -232,7 +238,9 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
         ) {
             Decoded::Segment(segment) => {
                 stats.tcp += 1;
-                stages.observe(&segment, at);
+                if !stages.observe(&segment, at) {
+                    stats.copies += 1;
+                }
             }
             Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,

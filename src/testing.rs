@@ -88,5 +88,6 @@ pub fn segment(step: Step) -> Segment {
         options: TcpOptions::default(),
         checksum: Checksum::Valid,
         tunneled: false,
+        interface: None,
     }
 }

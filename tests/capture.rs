@@ -268,7 +268,17 @@ impl Net {
 
     /// `rstscope capture c0 ARGS...` in the client namespace.
     fn capture(&self, args: &[&str]) -> Capture {
-        let mut all = vec!["netns", "exec", &self.client, BIN, "capture", "c0"];
+        self.capture_on("c0", args)
+    }
+
+    /// `rstscope capture IFACE ARGS...` in the client namespace.
+    fn capture_on(&self, interface: &str, args: &[&str]) -> Capture {
+        Self::capture_in(&self.client, interface, args)
+    }
+
+    /// `rstscope capture IFACE ARGS...` in namespace `ns`.
+    fn capture_in(ns: &str, interface: &str, args: &[&str]) -> Capture {
+        let mut all = vec!["netns", "exec", ns, BIN, "capture", interface];
         all.extend_from_slice(args);
         Capture::spawn("ip", &all)
     }
@@ -344,8 +354,8 @@ while True:
 "#;
 
 /// The client: `one MODE LOCAL_PORT HOST PORT` makes one connection and prints what happened
-/// (refused, reset, eof, connected); `soak REFUSED ABORTS HOST CLOSED_PORT ABORT_PORT SECS`
-/// makes many, bounded in time, and prints the counts as JSON.
+/// (refused, reset, eof, connected); `soak RATE SECS ABORT_EVERY HOST CLOSED_PORT ABORT_PORT`
+/// makes RATE a second for SECS seconds and prints the counts as JSON.
 const CLIENT_PY: &str = r#"
 import json, socket, sys, time
 def one(mode, local_port, host, port):
@@ -373,23 +383,26 @@ def one(mode, local_port, host, port):
 if sys.argv[1] == "one":
     print(one(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])))
 else:
-    refused_n, aborts_n, host = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    closed, abort_port, secs = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
-    deadline = time.monotonic() + secs
+    # Paced: RATE connections a second for SECS seconds, every ABORT_EVERY-th one to the
+    # aborting server, the rest refused; never faster than the pace, so the load is bounded.
+    rate, secs, abort_every = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    host, closed, abort_port = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+    start = time.monotonic()
     got = {}
-    total = refused_n + aborts_n
-    every = max(1, total // max(1, aborts_n)) if aborts_n else 0
-    made_aborts = 0
-    for i in range(total):
-        if time.monotonic() > deadline:
-            got["stopped_by_deadline"] = got.get("stopped_by_deadline", 0) + 1
+    i = 0
+    while True:
+        now = time.monotonic() - start
+        if now >= secs:
             break
-        if every and i % every == 0 and made_aborts < aborts_n:
-            made_aborts += 1
+        due = i / rate
+        if due > now:
+            time.sleep(due - now)
+        if abort_every and i % abort_every == 0:
             r = one("abort", 0, host, abort_port)
         else:
             r = one("refused", 0, host, closed)
         got[r] = got.get(r, 0) + 1
+        i += 1
     print(json.dumps(got))
 "#;
 
@@ -815,6 +828,50 @@ fn interface_down_says_so() {
     );
 }
 
+/// A tap device whose link type is set to CAN (TUNSETLINK): libpcap opens it as
+/// CAN_SOCKETCAN, which rstscope cannot decode.
+const ODD_LINK_PY: &str = r#"
+import fcntl, os, struct, sys
+TUNSETIFF, TUNSETPERSIST, TUNSETLINK = 0x400454ca, 0x400454cb, 0x400454cd
+IFF_TAP, IFF_NO_PI, ARPHRD_CAN = 0x0002, 0x1000, 280
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TAP | IFF_NO_PI))
+fcntl.ioctl(fd, TUNSETLINK, ARPHRD_CAN)
+fcntl.ioctl(fd, TUNSETPERSIST, 1)
+"#;
+
+#[test]
+fn unsupported_link_type_is_one_line() {
+    let ns = Ns::new("odd");
+    must(
+        "ip",
+        &["netns", "exec", &ns.0, "python3", "-c", ODD_LINK_PY, "odd0"],
+    );
+    must("ip", &["-n", &ns.0, "link", "set", "odd0", "up"]);
+    let out = run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &ns.0,
+            BIN,
+            "capture",
+            "odd0",
+            "--duration",
+            "2",
+        ],
+    );
+    let stderr = assert_one_line_error(&out, "capture odd0 (link type CAN)");
+    assert!(
+        stderr.contains("odd0") && stderr.contains("unsupported link type CAN_SOCKETCAN (227)"),
+        "should name the interface and its link type: {stderr}"
+    );
+    assert!(
+        stderr.contains("`any`"),
+        "should say what to capture on instead: {stderr}"
+    );
+}
+
 #[test]
 fn interfaces_lists_lo() {
     require_root_and_tools();
@@ -964,6 +1021,125 @@ fn resets_are_announced_within_two_seconds_and_match_analyze() {
         ours(&analyzed),
         "the live lines (left) and `analyze` of the -w file (right) should judge the test's resets alike; stdout:\n{}",
         finished.stdout()
+    );
+}
+
+/// `any` captures every interface of the namespace in Linux cooked v2 framing; the resets read
+/// the same as on c0 itself.
+#[test]
+fn any_interface_reads_linux_cooked_v2() {
+    let net = Net::new("any");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("any.json");
+    let mut capture = net.capture_on("any", &["tcp", "-F", "json", "-o", path_str(&report)]);
+    capture.wait_ready(&net);
+    // A connection the server answers first, so its distance is known when it refuses one.
+    net.aborted(40099);
+    net.refused(40100, CLOSED_PORT);
+    let wanted = format!("{CLIENT_IP}:40100 -> ");
+    capture
+        .wait_line(Duration::from_secs(4), |l| l.contains(&wanted))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line for the refused connection within 4 s on `any`; stdout:\n{}",
+                capture.stdout_so_far()
+            )
+        });
+    signal(capture.pid(), "INT");
+    let finished = capture.finish(Duration::from_secs(5));
+    finished.assert_clean_exit("SIGINT on any");
+
+    let live = read_json(&report);
+    assert_eq!(live["inputs"][0]["path"], "any", "{}", live["inputs"]);
+    assert_eq!(
+        live["inputs"][0]["link_type"], "LINUX_SLL2",
+        "{}",
+        live["inputs"]
+    );
+    let flow = live["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["client"]["port"] == 40100)
+        .unwrap_or_else(|| panic!("no flow from port 40100:\n{live}"));
+    // Each packet once: `any` in this namespace sees c0 (and lo, which carries none of them).
+    assert_eq!(flow["packets"]["client"], 1, "{flow}");
+    assert_eq!(flow["packets"]["server"], 1, "{flow}");
+    let rst = &flow["resets"][0];
+    assert_eq!(
+        (&rst["verdict"], &rst["scenario"], &rst["ttl"]),
+        (
+            &Value::from("peer"),
+            &Value::from("refused"),
+            &Value::from(TTL_SERVER)
+        ),
+        "{rst}"
+    );
+}
+
+/// On a host that forwards the traffic, `any` sees every packet twice (in by one interface, out
+/// by the other, one hop older): each flow counts it once, the copies are counted apart, and
+/// the TTLs stay those of the way in.
+#[test]
+fn any_on_a_forwarding_host_counts_each_packet_once() {
+    let net = Net::new("fwd");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("fwd.json");
+    let mut capture = Net::capture_in(
+        &net.router,
+        "any",
+        &["tcp", "-F", "json", "-o", path_str(&report)],
+    );
+    capture.wait_ready(&net);
+    net.aborted(40199);
+    net.refused(40200, CLOSED_PORT);
+    let wanted = format!("{CLIENT_IP}:40200 -> ");
+    capture
+        .wait_line(Duration::from_secs(4), |l| l.contains(&wanted))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line for the refused connection within 4 s on the router's `any`; stdout:\n{}",
+                capture.stdout_so_far()
+            )
+        });
+    signal(capture.pid(), "INT");
+    let finished = capture.finish(Duration::from_secs(5));
+    finished.assert_clean_exit("SIGINT on the router's any");
+
+    let live = read_json(&report);
+    let input = &live["inputs"][0];
+    assert_eq!(input["link_type"], "LINUX_SLL2", "{input}");
+    let tcp = input["tcp_packets"].as_u64().unwrap_or(0);
+    let copies = input["copies_on_other_interfaces"].as_u64().unwrap_or(0);
+    assert!(
+        tcp > 0 && copies * 2 == tcp,
+        "every TCP packet crossed the router, so half of them are copies: {input}"
+    );
+    let flow = |port: u16| {
+        live["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["client"]["port"] == port)
+            .unwrap_or_else(|| panic!("no flow from port {port}:\n{live}"))
+    };
+    let refused = flow(40200);
+    assert_eq!(refused["packets"]["client"], 1, "{refused}");
+    assert_eq!(refused["packets"]["server"], 1, "{refused}");
+    let rst = &refused["resets"][0];
+    // Seen as it came in from the server, before the router made it one hop older.
+    assert_eq!(rst["ttl"], 64, "{rst}");
+    assert_eq!(
+        (&rst["verdict"], &rst["scenario"]),
+        (&Value::from("peer"), &Value::from("refused")),
+        "{rst}"
+    );
+    let aborted = flow(40199);
+    let rst = &aborted["resets"][0];
+    assert_eq!(
+        (&rst["verdict"], &rst["scenario"]),
+        (&Value::from("peer"), &Value::from("peer_abort")),
+        "{aborted}"
     );
 }
 
@@ -1148,20 +1324,41 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-const SOAK_REFUSED: u32 = 3000;
-const SOAK_ABORTS: u32 = 150;
-const SOAK_SECS: u32 = 15;
-const SOAK_PEAK_RSS_MIB: u64 = 200;
+/// The soak: connections a second, for how long, every how many one aborted by the server.
+const SOAK_RATE: u32 = 250;
+const SOAK_SECS: u32 = 60;
+const SOAK_ABORT_EVERY: u32 = 20;
+/// The final report lists at most this many flows (all are counted).
+const SOAK_REPORT_FLOWS: usize = 2000;
+/// The memory bound asserted: resident memory at its peak, and its growth over the second half
+/// of the soak (flat: flows leave the table, the report keeps a bounded number).
+const SOAK_PEAK_RSS_MIB: u64 = 64;
+const SOAK_SECOND_HALF_GROWTH_MIB: u64 = 8;
 
+/// Resident memory (VmRSS) of a process in KiB.
+fn vm_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// A minute of thousands of refused and aborted connections: every RST announced, no packet
+/// dropped, memory bounded and flat over the second half.
 #[test]
-fn soak_thousands_of_resets_in_bounded_memory() {
+fn soak_a_minute_of_resets_in_flat_memory() {
     let net = Net::new("soak");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("soak.json");
+    let report_flows = SOAK_REPORT_FLOWS.to_string();
     let mut capture = net.capture(&[
         "tcp",
         "--duration",
-        "45",
+        "150",
+        "--report-flows",
+        &report_flows,
         "-F",
         "json",
         "-o",
@@ -1169,26 +1366,26 @@ fn soak_thousands_of_resets_in_bounded_memory() {
     ]);
     let pid = capture.pid();
     capture.wait_ready(&net);
-    // Peak memory, sampled until the process is gone (the last sample is taken while it writes
-    // the final report).
+    // Resident memory sampled every 100 ms until the process is gone, with when.
     let sampler = std::thread::spawn(move || {
-        let mut peak = 0;
-        while let Some(kib) = vm_hwm_kib(pid) {
-            peak = peak.max(kib);
-            std::thread::sleep(Duration::from_millis(50));
+        let began = Instant::now();
+        let mut samples = Vec::new();
+        while let Some(kib) = vm_rss_kib(pid) {
+            samples.push((began.elapsed(), kib));
+            std::thread::sleep(Duration::from_millis(100));
         }
-        peak
+        samples
     });
 
     let began = Instant::now();
     let got = net.client(&[
         "soak",
-        &SOAK_REFUSED.to_string(),
-        &SOAK_ABORTS.to_string(),
+        &SOAK_RATE.to_string(),
+        &SOAK_SECS.to_string(),
+        &SOAK_ABORT_EVERY.to_string(),
         SERVER_IP,
         &CLOSED_PORT.to_string(),
         &ABORT_PORT.to_string(),
-        &SOAK_SECS.to_string(),
     ]);
     let generated = began.elapsed();
     let counts: Value = serde_json::from_str(&got).expect("the generator printed no counts");
@@ -1196,49 +1393,92 @@ fn soak_thousands_of_resets_in_bounded_memory() {
     let reset = counts["reset"].as_u64().unwrap_or(0);
     // Let the last resets be announced.
     std::thread::sleep(Duration::from_millis(1500));
-    let before_stop = vm_hwm_kib(pid).unwrap_or(0);
+    let peak_before_stop = vm_hwm_kib(pid).unwrap_or(0);
     signal(pid, "INT");
     let finished = capture.finish(Duration::from_secs(15));
-    let peak_kib = sampler.join().unwrap().max(before_stop);
+    let samples = sampler.join().unwrap();
     finished.assert_clean_exit("SIGINT after the soak");
+
+    // Resident memory over the second half of the generator's run (before the final report).
+    let half = generated / 2;
+    let second_half: Vec<u64> = samples
+        .iter()
+        .filter(|(at, _)| *at >= half && *at <= generated)
+        .map(|&(_, kib)| kib)
+        .collect();
+    let (low, high) = (
+        second_half.iter().copied().min().unwrap_or(0),
+        second_half.iter().copied().max().unwrap_or(0),
+    );
+    let peak_kib = samples
+        .iter()
+        .map(|&(_, kib)| kib)
+        .max()
+        .unwrap_or(0)
+        .max(peak_before_stop);
 
     let live = read_json(&report);
     let input = &live["inputs"][0];
     let packets = input["packets"].as_u64().unwrap_or(0);
     let dropped = input["dropped_by_kernel"].as_u64();
-    let listed: usize = live["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["resets"].as_array().map_or(0, Vec::len))
-        .sum();
-    let lines = finished.resets().len();
+    let summary = &live["summary"];
+    let rst_segments = summary["resets"].as_u64().unwrap_or(0);
+    let listed = live["flows"].as_array().unwrap().len();
+    let not_listed = summary["flows_not_listed"].as_u64().unwrap_or(0);
+    let lines = finished.resets().len() as u64;
     eprintln!(
-        "soak: {refused} refused + {reset} aborted connections in {:.1} s ({counts}); rstscope saw {packets} packets, {} RST segments, {listed} resets listed, {lines} lines; dropped by kernel: {}; peak RSS {:.1} MiB (before SIGINT {:.1} MiB)",
+        "soak: {refused} refused + {reset} aborted connections in {:.1} s ({counts}); rstscope saw {packets} packets, {rst_segments} RST segments, {lines} lines, {} flows ({listed} listed, {not_listed} not); dropped by kernel: {}; RSS over the second half {:.1}..{:.1} MiB, peak {:.1} MiB",
         generated.as_secs_f64(),
-        live["summary"]["resets"],
+        summary["tcp_flows"],
         dropped.map_or_else(|| "not reported".to_string(), |d| d.to_string()),
+        low as f64 / 1024.0,
+        high as f64 / 1024.0,
         peak_kib as f64 / 1024.0,
-        before_stop as f64 / 1024.0,
+    );
+    let expected = u64::from(SOAK_RATE * SOAK_SECS);
+    assert!(
+        refused + reset >= expected / 2,
+        "the generator made only {refused} + {reset} of {expected} connections: {counts}"
     );
     assert!(
-        refused + reset >= 1000,
-        "the generator made only {refused} + {reset} connections: {counts}"
+        reset >= 100,
+        "too few aborted connections ({reset}): {counts}"
     );
-    assert!(packets > 0, "rstscope saw no packets:\n{input}");
-    assert!(dropped.is_some(), "no dropped_by_kernel counter:\n{input}");
+    assert_eq!(dropped, Some(0), "the kernel dropped packets:\n{input}");
+    // Every RST segment was announced by a line as it happened.
+    assert_eq!(
+        lines, rst_segments,
+        "one line per RST segment expected (lines {lines}, RST segments {rst_segments})"
+    );
     assert!(
-        peak_kib > 0,
-        "could not read the capture's peak memory from /proc/{pid}/status"
+        lines >= refused + reset,
+        "fewer lines ({lines}) than connections the client saw reset ({refused} + {reset})"
+    );
+    // The report is bounded: the most recent flows listed, the rest counted.
+    assert_eq!(listed, SOAK_REPORT_FLOWS, "flows listed in the report");
+    assert_eq!(
+        listed as u64 + not_listed,
+        summary["tcp_flows"].as_u64().unwrap_or(0),
+        "listed + not listed = every flow"
+    );
+    assert!(
+        live["warnings"].to_string().contains("not listed"),
+        "no warning about the flows left out: {}",
+        live["warnings"]
+    );
+    assert!(
+        !second_half.is_empty() && peak_kib > 0,
+        "could not read the capture's memory from /proc/{pid}/status"
     );
     assert!(
         peak_kib < SOAK_PEAK_RSS_MIB * 1024,
         "rstscope capture peaked at {:.1} MiB resident; the bound is {SOAK_PEAK_RSS_MIB} MiB",
         peak_kib as f64 / 1024.0
     );
-    // Every reset it listed was announced once on stdout (lines are not lost under load).
-    assert_eq!(
-        lines, listed,
-        "one line per listed reset expected (lines {lines}, resets in the report {listed})"
+    assert!(
+        high - low < SOAK_SECOND_HALF_GROWTH_MIB * 1024,
+        "resident memory grew from {:.1} to {:.1} MiB over the second half of the soak",
+        low as f64 / 1024.0,
+        high as f64 / 1024.0
     );
 }

@@ -1,6 +1,7 @@
 //! The network-namespace lab, end to end: `lab/run.sh` records every scenario with real
-//! kernels, routers, firewalls and injectors, and rstscope must name who sent each reset and
-//! why.
+//! kernels, routers, firewalls and injectors through `rstscope capture`, and rstscope must name
+//! who sent each reset and why: in the lines it prints while capturing (each within 2 s of its
+//! packet), in the capture's final report, and in `analyze` of the file it wrote.
 //!
 //! The lab runs once per test process (a `OnceLock` shared by all tests, which cargo runs as
 //! threads of one process); each test then checks one scenario's capture. The RSTs are picked
@@ -47,8 +48,14 @@ const TTL_R1: u64 = 64;
 const TTL_CLIENT: u64 = 64;
 const TTL_INJECTOR: u64 = 48;
 
+/// How soon after its packet a reset must be announced (the brief: within 2 s).
+const LINE_WITHIN: Duration = Duration::from_secs(2);
+
 struct LabRun {
+    /// `rstscope analyze` of each scenario's capture.
     reports: BTreeMap<String, Value>,
+    /// What `rstscope capture` printed while it recorded each scenario.
+    live: BTreeMap<String, Live>,
     log: String,
     elapsed: Duration,
     namespace_prefix: String,
@@ -64,6 +71,24 @@ impl From<String> for LabFailure {
     fn from(why: String) -> LabFailure {
         LabFailure { why, log: None }
     }
+}
+
+/// One scenario's live capture: its final report and the lines it printed as it ran.
+struct Live {
+    report: Value,
+    lines: Vec<LiveLine>,
+}
+
+/// A line `rstscope capture` printed about a reset, with when it was printed.
+#[derive(Debug)]
+struct LiveLine {
+    printed: f64,
+    packet_ts: String,
+    frame: u64,
+    verdict: String,
+    scenario: String,
+    revised: bool,
+    text: String,
 }
 
 static RUN: OnceLock<Result<LabRun, LabFailure>> = OnceLock::new();
@@ -155,9 +180,14 @@ fn run_lab() -> Result<LabRun, LabFailure> {
         )));
     }
 
+    let live_dir = dir.join("live");
     let started = Instant::now();
     let child = Command::new("bash")
         .arg(LAB)
+        .arg("--rstscope")
+        .arg(BIN)
+        .arg("--live")
+        .arg(&live_dir)
         .arg(&dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -187,18 +217,71 @@ fn run_lab() -> Result<LabRun, LabFailure> {
     );
 
     let mut reports = BTreeMap::new();
+    let mut live = BTreeMap::new();
     for scenario in SCENARIOS {
         let capture = dir.join(format!("{scenario}.pcap"));
         reports.insert(scenario.to_string(), analyze(&capture)?);
+        live.insert(scenario.to_string(), read_live(&live_dir, scenario)?);
     }
     if keep.is_some() {
         eprintln!("lab: captures kept in {}", dir.display());
     }
     Ok(LabRun {
         reports,
+        live,
         log,
         elapsed,
         namespace_prefix,
+    })
+}
+
+/// The final report and the stamped lines of one scenario's `rstscope capture`.
+fn read_live(dir: &Path, scenario: &str) -> Result<Live, String> {
+    let report_path = dir.join(format!("{scenario}.json"));
+    let report = std::fs::read(&report_path)
+        .map_err(|e| format!("{}: {e}", report_path.display()))
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} does not parse: {e}", report_path.display()))
+        })?;
+    let lines_path = dir.join(format!("{scenario}.lines"));
+    let text = std::fs::read_to_string(&lines_path)
+        .map_err(|e| format!("{}: {e}", lines_path.display()))?;
+    let lines = text
+        .lines()
+        .map(|line| {
+            parse_line(line).ok_or_else(|| format!("{scenario}: cannot read the line {line:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Live { report, lines })
+}
+
+/// "STAMP TS  CLIENT -> SERVER  RST from SIDE (frame N, ttl T)  VERDICT CONF SCENARIO: why", or
+/// "... (frame N) revised: VERDICT CONF SCENARIO (first said ...)...".
+fn parse_line(line: &str) -> Option<LiveLine> {
+    let mut words = line.split_whitespace();
+    let printed = words.next()?.parse().ok()?;
+    let packet_ts = words.next()?.to_string();
+    let rest = line.split_once(" (frame ")?.1;
+    let (frame, rest) = rest.split_once([',', ')'])?;
+    let revised = rest.contains(") revised: ");
+    let judged = if revised {
+        rest.split_once(") revised: ")?.1
+    } else {
+        rest.split_once(")  ")?.1
+    };
+    let mut judged = judged.split_whitespace();
+    let verdict = judged.next()?.to_string();
+    let _confidence = judged.next()?;
+    let scenario = judged.next()?.trim_end_matches(':').to_string();
+    Some(LiveLine {
+        printed,
+        packet_ts,
+        frame: frame.trim().parse().ok()?,
+        verdict,
+        scenario,
+        revised,
+        text: line.to_string(),
     })
 }
 
@@ -406,6 +489,124 @@ fn lab_runs_every_scenario_in_time_and_leaves_no_namespace() {
             }
         }
     }
+}
+
+/// The capture's own final report gives every reset the verdict `analyze` gives it when it
+/// reads the file the capture wrote.
+#[test]
+fn lab_live_report_matches_analyze_of_the_written_file() {
+    let run = lab();
+    for scenario in SCENARIOS {
+        let live = &run.live[*scenario].report;
+        let analyzed = report(scenario);
+        assert_eq!(
+            flows(live).len(),
+            flows(analyzed).len(),
+            "{scenario}: the live report and analyze of its file list different flows:\nlive:\n{}\nanalyze:\n{}",
+            pretty(live),
+            pretty(analyzed)
+        );
+        assert_eq!(
+            judgements(live),
+            judgements(analyzed),
+            "{scenario}: live and analyze judge the resets differently"
+        );
+        assert_eq!(live["inputs"][0]["dropped_by_kernel"], 0, "{scenario}");
+    }
+}
+
+/// (frame, sender, flags, verdict, scenario) of every reset in a report.
+fn judgements(report: &Value) -> Vec<(u64, String, String, String, String)> {
+    let mut all: Vec<_> = flows(report)
+        .iter()
+        .flat_map(resets)
+        .map(|r| {
+            (
+                r["frame"].as_u64().unwrap_or(0),
+                r["from"].to_string(),
+                r["flags"].to_string(),
+                r["verdict"].to_string(),
+                r["scenario"].to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Every reset was announced while the capture ran, within 2 s of its packet, and what the
+/// lines said last about it is what the final report says.
+#[test]
+fn lab_every_reset_is_announced_within_two_seconds() {
+    let run = lab();
+    let mut announced = 0;
+    for scenario in SCENARIOS {
+        let live = &run.live[*scenario];
+        let all: Vec<String> = live.lines.iter().map(|l| l.text.clone()).collect();
+        for rst in flows(&live.report).iter().flat_map(resets) {
+            let frame = rst["frame"].as_u64().unwrap_or(0);
+            let told: Vec<&LiveLine> = live.lines.iter().filter(|l| l.frame == frame).collect();
+            let (Some(first), Some(last)) = (told.first(), told.last()) else {
+                panic!(
+                    "{scenario}: the reset at frame {frame} was never announced; lines:\n{}",
+                    all.join("\n")
+                );
+            };
+            assert!(
+                !first.revised,
+                "{scenario}: a revision before the line: {all:?}"
+            );
+            assert!(
+                told.len() == 1 || (told.len() == 2 && last.revised),
+                "{scenario}: frame {frame} announced more than once (revisions aside): {all:?}"
+            );
+            assert_eq!(
+                first.packet_ts,
+                rst["ts"].as_str().unwrap_or(""),
+                "{scenario}"
+            );
+            let packet = chrono::DateTime::parse_from_rfc3339(&first.packet_ts)
+                .unwrap_or_else(|e| panic!("{scenario}: {:?}: {e}", first.packet_ts));
+            let packet =
+                packet.timestamp() as f64 + f64::from(packet.timestamp_subsec_nanos()) / 1e9;
+            let delay = first.printed - packet;
+            eprintln!(
+                "{scenario}: frame {frame} announced {:.0} ms after its packet",
+                delay * 1000.0
+            );
+            assert!(
+                (0.0..LINE_WITHIN.as_secs_f64()).contains(&delay),
+                "{scenario}: frame {frame} was announced {delay:.3} s after its packet: {}",
+                first.text
+            );
+            assert_eq!(
+                (last.verdict.as_str(), last.scenario.as_str()),
+                (
+                    rst["verdict"].as_str().unwrap_or(""),
+                    rst["scenario"].as_str().unwrap_or("")
+                ),
+                "{scenario}: the lines end on a different judgement than the report: {}",
+                last.text
+            );
+            announced += 1;
+        }
+        let frames: Vec<u64> = flows(&live.report)
+            .iter()
+            .flat_map(resets)
+            .filter_map(|r| r["frame"].as_u64())
+            .collect();
+        for line in &live.lines {
+            assert!(
+                frames.contains(&line.frame),
+                "{scenario}: a line about a reset the report does not list: {}",
+                line.text
+            );
+        }
+    }
+    assert!(
+        announced >= 14,
+        "only {announced} resets announced in the whole lab"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

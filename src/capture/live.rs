@@ -50,6 +50,8 @@ pub struct LiveSource {
     link_type: LinkType,
     frames_read: u64,
     savefile: Option<Savefile>,
+    /// Packets written to the savefile since it was last flushed.
+    unflushed: bool,
 }
 
 /// The interfaces libpcap can capture on, as (name, addresses, up).
@@ -99,13 +101,17 @@ impl LiveSource {
             .open()
             .and_then(|capture| capture.setnonblock())
             .map_err(|err| open_error(name, &err))?;
+        let mut capture = capture;
+        prefer_cooked_v2(&mut capture);
         let dlt = capture.get_datalink().0;
         let link_type =
             LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
                 path: name.to_string(),
-                name: format!("{dlt}"),
+                name: match pcap::Linktype(dlt).get_name() {
+                    Ok(link) => format!("{link} ({dlt})"),
+                    Err(_) => format!("{dlt} (not one libpcap knows)"),
+                },
             })?;
-        let mut capture = capture;
         if let Some(expr) = &options.filter {
             capture
                 .filter(expr, true)
@@ -124,6 +130,7 @@ impl LiveSource {
             link_type,
             frames_read: 0,
             savefile,
+            unflushed: false,
         })
     }
 
@@ -144,6 +151,22 @@ impl LiveSource {
         if let Some(file) = &mut self.savefile {
             let _ = file.flush();
         }
+        self.unflushed = false;
+    }
+}
+
+/// On `any`, Linux cooked v2 instead of v1, as tcpdump does: it names the interface of each
+/// packet, which tells a forwarded packet's second copy from a new packet.
+fn prefer_cooked_v2(capture: &mut Capture<Active>) {
+    const LINUX_SLL: i32 = 113;
+    const LINUX_SLL2: i32 = 276;
+    if capture.get_datalink().0 != LINUX_SLL {
+        return;
+    }
+    let offered = capture.list_datalinks().unwrap_or_default();
+    if offered.iter().any(|link| link.0 == LINUX_SLL2) {
+        // Should it fail, v1 stays: rstscope reads both.
+        let _ = capture.set_datalink(pcap::Linktype(LINUX_SLL2));
     }
 }
 
@@ -180,6 +203,14 @@ impl Source for LiveSource {
         let packet: Packet<'_> = match self.capture.next_packet() {
             Ok(packet) => packet,
             Err(pcap::Error::TimeoutExpired) => {
+                // A quiet wire: the saved packets reach the disk now, so a capture killed
+                // hard (a second Ctrl-C, SIGKILL) still leaves them in the file.
+                if self.unflushed
+                    && let Some(file) = &mut self.savefile
+                {
+                    let _ = file.flush();
+                    self.unflushed = false;
+                }
                 std::thread::sleep(QUIET_PAUSE);
                 return NextFrame::Idle(now());
             }
@@ -194,6 +225,7 @@ impl Source for LiveSource {
         };
         if let Some(file) = &mut self.savefile {
             file.write(&packet);
+            self.unflushed = true;
         }
         self.frames_read += 1;
         let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);

@@ -2,7 +2,7 @@
 //! attributed, and the full report when the capture stops (Ctrl-C, SIGTERM, --duration,
 //! --count, --resets). A second Ctrl-C exits at once.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{FlowArgs, Format, Outcome, Output, finish_output};
-use crate::attribution::attribute;
-use crate::capture::{LiveOptions, LiveSource, live};
+use crate::attribution::{Attribution, Scenario, Verdict, attribute};
+use crate::capture::{LiveOptions, LiveSource, Source, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
@@ -81,6 +81,11 @@ pub(super) struct CaptureArgs {
     #[arg(long, value_name = "N")]
     resets: Option<u64>,
 
+    /// The final report lists at most this many flows, the most recent (all are counted), so
+    /// a capture left running for days keeps a bounded report in memory.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    report_flows: usize,
+
     #[command(flatten)]
     flows: FlowArgs,
 }
@@ -142,7 +147,8 @@ struct Watcher<'a> {
     stream: Option<&'a mut dyn Write>,
     builder: ReportBuilder,
     pending: VecDeque<(Timestamp, SocketAddr, SocketAddr, u64)>,
-    announced: HashSet<u64>,
+    /// Resets already announced, by frame, with what their line said.
+    announced: HashMap<u64, (Verdict, Scenario)>,
     resets_seen: u64,
     limits: Limits,
     error: Option<io::Error>,
@@ -190,12 +196,14 @@ impl Sink for Watcher<'_> {
             let Some(index) = flow.resets.iter().position(|r| r.segment.at.frame == frame) else {
                 continue;
             };
-            if self.announced.insert(frame) {
-                let attributions = attribute(flow, live.hosts);
-                if let Some(attribution) = attributions.get(index) {
-                    let text = line::reset_line(flow, &flow.resets[index], attribution);
-                    self.say(&text);
-                }
+            if self.announced.contains_key(&frame) {
+                continue;
+            }
+            let attributions = attribute(flow, live.hosts);
+            if let Some(attribution) = attributions.get(index) {
+                self.announced.insert(frame, judgement(attribution));
+                let text = line::reset_line(flow, &flow.resets[index], attribution);
+                self.say(&text);
             }
         }
         self.should_stop(live.stats.frames)
@@ -204,9 +212,18 @@ impl Sink for Watcher<'_> {
     fn flow(&mut self, analyzed: AnalyzedFlow) {
         let flow = &analyzed.flow;
         for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
-            if !self.announced.remove(&reset.segment.at.frame) {
-                let text = line::reset_line(flow, reset, attribution);
-                self.say(&text);
+            match self.announced.remove(&reset.segment.at.frame) {
+                None => {
+                    let text = line::reset_line(flow, reset, attribution);
+                    self.say(&text);
+                }
+                // The whole flow (what followed the reset, other flows of the same hosts)
+                // changed the judgement: say so, the final report carries the new one.
+                Some(said) if said != judgement(attribution) => {
+                    let text = line::revised_line(flow, reset, attribution, said);
+                    self.say(&text);
+                }
+                Some(_) => {}
             }
         }
         if self.all && flow.close() == Close::Fin {
@@ -242,6 +259,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         write: args.write.clone(),
     };
     let mut source = LiveSource::open(&args.interface, &options)?;
+    announce_start(&args, source.link_type().name());
     let flows = args.flows.config();
     let report_to_stdout = args.output.is_none();
     let mut out = Output::open(args.output.as_deref())?;
@@ -263,9 +281,10 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
             (Format::Jsonl, _) => Retain::Nothing,
             (_, true) | (Format::Json, _) => Retain::All,
             _ => Retain::WithResets,
-        }),
+        })
+        .listing_at_most(args.report_flows),
         pending: VecDeque::new(),
-        announced: HashSet::new(),
+        announced: HashMap::new(),
         resets_seen: 0,
         limits: Limits {
             deadline: args.duration.map(|d| Instant::now() + d),
@@ -276,15 +295,42 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     };
     let mut stats = pipeline::capture(&mut source, flows, &mut watcher);
     source.flush();
+    let drops = source.drops();
     if let Some(input) = stats.inputs.first_mut() {
-        input.drops = Some(source.drops());
+        input.drops = Some(drops);
     }
+    let _ = writeln!(
+        io::stderr(),
+        "rstscope: stopped; {} packets captured, {} dropped by the kernel, {} by the interface",
+        stats.inputs.first().map_or(0, |input| input.frames),
+        drops.by_kernel,
+        drops.by_interface
+    );
     if let Some(err) = watcher.error.take() {
         return Err(out.failed(err));
     }
     let terminal = report_to_stdout && io::stdout().is_terminal();
     let builder = watcher.builder;
     finish_output(args.format, builder, &stats, terminal, &mut out)
+}
+
+/// Says on standard error what is being captured, like tcpdump's "listening on" line.
+fn announce_start(args: &CaptureArgs, link_type: &str) {
+    let mut text = format!(
+        "rstscope: capturing on {}, link-type {link_type}, snapshot length {} bytes",
+        args.interface, args.snaplen
+    );
+    if !args.filter.is_empty() {
+        text.push_str(&format!(", filter '{}'", args.filter.join(" ")));
+    }
+    if let Some(path) = &args.write {
+        text.push_str(&format!(", saving packets to {}", path.display()));
+    }
+    let _ = writeln!(io::stderr(), "{text}; Ctrl-C to stop");
+}
+
+fn judgement(attribution: &Attribution) -> (Verdict, Scenario) {
+    (attribution.verdict, attribution.scenario)
 }
 
 /// First Ctrl-C or SIGTERM: stop cleanly and report. Second: exit at once.
@@ -299,6 +345,75 @@ fn install_stop_handler() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::FlowConfig;
+    use crate::pipeline::{InputStats, Stages};
+    use crate::testing::{A, R, S, c, client_addr, s, segment};
+
+    fn watcher(lines: &mut Vec<u8>) -> Watcher<'_> {
+        Watcher {
+            lines,
+            announce_lines: true,
+            all: false,
+            stream: None,
+            builder: ReportBuilder::new(Retain::WithResets),
+            pending: VecDeque::new(),
+            announced: HashMap::new(),
+            resets_seen: 0,
+            limits: Limits {
+                deadline: None,
+                packets: None,
+                resets: None,
+            },
+            error: None,
+        }
+    }
+
+    fn at(frame: u64, ms: i64) -> FrameRef {
+        FrameRef {
+            input: 0,
+            frame,
+            ts: Timestamp::from_parts(1_700_000_000 + ms / 1000, (ms % 1000) * 1_000_000),
+        }
+    }
+
+    /// A refused SYN to a server never seen before is announced after a second with what was
+    /// known then; when the flow finishes, the server's later traffic (its TTL baseline)
+    /// changes the judgement, and a revision line says so.
+    #[test]
+    fn a_reset_judged_differently_at_the_end_gets_a_revision_line() {
+        let mut lines = Vec::new();
+        {
+            let mut sink = watcher(&mut lines);
+            let mut stages = Stages::new(FlowConfig::default(), &mut sink);
+            let stats = InputStats::default();
+            stages.observe(&segment(c(S, 100, 0, 0)), at(1, 0));
+            stages.observe(&segment(s(R | A, 0, 101, 0)), at(2, 10));
+            stages.tick(at(2, 1100).ts, &stats);
+            let other = "192.0.2.10:40000".parse().unwrap_or(client_addr());
+            let from_other = |step| {
+                let mut seg = segment(step);
+                if seg.src == client_addr() {
+                    seg.src = other;
+                } else {
+                    seg.dst = other;
+                }
+                seg
+            };
+            stages.observe(&from_other(c(S, 500, 0, 0)), at(3, 1500));
+            stages.observe(&from_other(s(S | A, 900, 501, 0)), at(4, 1510));
+            stages.observe(&from_other(c(A, 501, 901, 0)), at(5, 1520));
+            stages.finish_all();
+        }
+        let text = String::from_utf8(lines).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("(frame 2, ttl 57)  unknown"), "{text}");
+        assert!(
+            lines[1].contains("(frame 2) revised: peer")
+                && lines[1].contains(" refused (first said unknown "),
+            "{text}"
+        );
+    }
 
     #[test]
     fn durations_read_like_tcpdump_users_write_them() {

@@ -151,6 +151,7 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
             .unwrap_or_default(),
         checksum,
         tunneled,
+        interface: None,
     })
 }
 

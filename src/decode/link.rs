@@ -60,6 +60,16 @@ fn linux_sll(data: &[u8]) -> Result<Layer<'_>, Skip> {
     Ok(Layer::EtherType(protocol, after(data, 16)?))
 }
 
+/// The interface a frame was captured on, where the link header names it (Linux cooked v2:
+/// the interface index, bytes 4-7).
+pub(super) fn interface_index(link_type: LinkType, data: &[u8]) -> Option<u32> {
+    if link_type != LinkType::LinuxSll2 {
+        return None;
+    }
+    let bytes = data.get(4..8)?;
+    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
 /// Linux cooked capture v2: 20 bytes, the protocol (an EtherType) first.
 fn linux_sll2(data: &[u8]) -> Result<Layer<'_>, Skip> {
     let protocol = be16(data, 0).ok_or(Skip::Truncated)?;

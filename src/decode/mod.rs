@@ -37,6 +37,8 @@ pub struct Segment {
     pub checksum: Checksum,
     /// True when the segment was found inside a tunnel (GRE, VXLAN, Geneve, ...).
     pub tunneled: bool,
+    /// The interface it was captured on, when the capture says (Linux cooked v2, as on `any`).
+    pub interface: Option<u32>,
 }
 
 /// IP header facts of the packet that carried a segment.
@@ -124,7 +126,10 @@ pub fn decode(link_type: LinkType, data: &[u8], captured: Captured) -> Decoded {
             Layer::EtherType(ether_type, bytes) => link::ether_type(ether_type, bytes),
             Layer::Ppp(protocol, bytes) => link::ppp(protocol, bytes),
             Layer::Ip(bytes) => match ip::decode_ip(bytes, tunneled, captured) {
-                ip::IpOutcome::Segment(segment) => return Decoded::Segment(segment),
+                ip::IpOutcome::Segment(mut segment) => {
+                    segment.interface = link::interface_index(link_type, data);
+                    return Decoded::Segment(segment);
+                }
                 ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
                 ip::IpOutcome::Inner(next) => {
                     tunneled = true;

@@ -5,6 +5,7 @@
 //! expiry), and hands finished flows back. Nothing here decides who sent a reset or formats
 //! anything: that is attribution's and the report's job.
 
+mod copies;
 mod endpoint;
 mod history;
 mod orientation;
@@ -23,6 +24,7 @@ pub use table::{FlowConfig, FlowTable};
 use crate::decode::Segment;
 use crate::tcp::SeqNum;
 use crate::time::{Span, Timestamp};
+use copies::InterfaceCopies;
 use history::History;
 
 /// How many of a flow's most recent segments are kept for context.
@@ -129,6 +131,8 @@ pub struct Flow {
     pub resets_not_listed: u64,
     pub recent: VecDeque<SegmentNote>,
     pub tunneled: bool,
+    /// Copies of packets seen on several interfaces (`any` captures only).
+    pub copies: Option<Box<InterfaceCopies>>,
     pub end: FlowEnd,
 }
 
@@ -161,8 +165,26 @@ impl Flow {
             resets_not_listed: 0,
             recent: VecDeque::with_capacity(RECENT_SEGMENTS),
             tunneled: segment.tunneled,
+            copies: None,
             end: FlowEnd::EndOfInput,
         }
+    }
+
+    /// False when the segment is a copy, on another interface, of a packet this flow just
+    /// carried (see `copies`); such copies are not observed.
+    fn admit(&mut self, segment: &Segment) -> bool {
+        let Some(interface) = segment.interface else {
+            return true;
+        };
+        let from_client = segment.src == self.client;
+        self.copies
+            .get_or_insert_with(Box::default)
+            .admit(from_client, interface, segment)
+    }
+
+    /// Packets left out as copies seen on another interface.
+    pub fn copies_dropped(&self) -> u64 {
+        self.copies.as_ref().map_or(0, |copies| copies.dropped)
     }
 
     pub fn history(&self) -> &str {

@@ -88,7 +88,9 @@ impl FlowTable {
     }
 
     /// Feeds one segment; flows that finished on the way are appended to `done`.
-    pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) {
+    /// Returns false when the segment was left out as a copy of a packet already seen on
+    /// another interface (`any` captures).
+    pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) -> bool {
         self.expire(at.ts, done);
         let key = FlowKey::of(segment);
         if self
@@ -108,8 +110,11 @@ impl FlowTable {
             self.flows.insert(key, flow);
         }
         let Some(flow) = self.flows.get_mut(&key) else {
-            return;
+            return true;
         };
+        if !flow.admit(segment) {
+            return false;
+        }
         let before = flow.deadline(self.config.idle_timeout);
         flow.observe(segment, at, self.config.max_resets_per_flow);
         let after = flow.deadline(self.config.idle_timeout);
@@ -118,6 +123,7 @@ impl FlowTable {
         if after < before || flow.packets() == 1 {
             self.deadlines.push(Reverse((after, flow.id, key)));
         }
+        true
     }
 
     /// Finishes every flow whose deadline is at or before `now`.

@@ -1,6 +1,7 @@
 //! From analysis values to report values: the one place that converts flows and run
 //! statistics into the schema's structs, formats times (chrono) and counts the summary.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use chrono::{DateTime, SecondsFormat};
@@ -28,17 +29,27 @@ pub enum Retain {
 /// Accumulates flows into a report as they finish.
 pub struct ReportBuilder {
     retain: Retain,
+    /// At most this many flows are kept; beyond it the oldest kept one is dropped (counted).
+    max_listed: usize,
     summary: Summary,
-    flows: Vec<FlowReport>,
+    flows: VecDeque<FlowReport>,
 }
 
 impl ReportBuilder {
     pub fn new(retain: Retain) -> ReportBuilder {
         ReportBuilder {
             retain,
+            max_listed: usize::MAX,
             summary: Summary::default(),
-            flows: Vec::new(),
+            flows: VecDeque::new(),
         }
+    }
+
+    /// Keeps at most `max` flows, the most recently finished ones, so a capture that runs for
+    /// days holds a bounded report (every flow is still counted in the summary).
+    pub fn listing_at_most(mut self, max: usize) -> ReportBuilder {
+        self.max_listed = max;
+        self
     }
 
     /// Counts a finished flow and keeps it when the policy says so.
@@ -65,14 +76,33 @@ impl ReportBuilder {
             Retain::Nothing => false,
         };
         if keep {
-            self.flows.push(flow);
+            if self.flows.len() >= self.max_listed {
+                self.flows.pop_front();
+                self.summary.flows_not_listed += 1;
+            }
+            if self.max_listed > 0 {
+                self.flows.push_back(flow);
+            } else {
+                self.summary.flows_not_listed += 1;
+            }
         }
     }
 
     /// The finished report.
     pub fn finish(mut self, stats: &RunStats) -> Report {
-        self.flows.sort_by_key(|flow| flow.id);
+        let mut flows = Vec::from(self.flows);
+        flows.sort_by_key(|flow| flow.id);
         self.summary.evicted_flows = stats.evicted_flows;
+        let mut warnings = warnings(stats);
+        if self.summary.flows_not_listed > 0 {
+            warnings.push(format!(
+                "the report lists the {} most recently finished flows; {} earlier ones are counted \
+                 in the summary but not listed (raise --report-flows, or stream every flow with \
+                 --format jsonl)",
+                flows.len(),
+                self.summary.flows_not_listed
+            ));
+        }
         Report {
             schema: SCHEMA,
             tool: Tool {
@@ -81,8 +111,8 @@ impl ReportBuilder {
             },
             inputs: stats.inputs.iter().map(input_report).collect(),
             summary: self.summary,
-            flows: self.flows,
-            warnings: warnings(stats),
+            flows,
+            warnings,
         }
     }
 }
@@ -152,6 +182,7 @@ fn input_report(input: &InputStats) -> InputReport {
         non_tcp_packets: input.not_tcp,
         filtered_packets: input.filtered,
         tcp_packets: input.tcp,
+        copies_on_other_interfaces: input.copies,
         complete: input.broken.is_none(),
         dropped_by_kernel: input.drops.map(|d| d.by_kernel),
         dropped_by_interface: input.drops.map(|d| d.by_interface),

@@ -1,7 +1,7 @@
 //! One line per reset, for a live capture's running commentary: time, flow, who sent it,
 //! verdict, scenario and the reason, short enough to follow in a terminal.
 
-use crate::attribution::Attribution;
+use crate::attribution::{Attribution, Scenario, Verdict};
 use crate::flow::{Flow, Reset};
 
 use super::build::{format_ts, reset_report};
@@ -9,11 +9,7 @@ use super::build::{format_ts, reset_report};
 /// The line announcing one reset.
 pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution) -> String {
     let report = reset_report(flow, reset, attribution);
-    let reason = attribution
-        .evidence
-        .iter()
-        .find(|e| e.weight != 0)
-        .map_or_else(String::new, |e| format!(": {}", e.detail));
+    let reason = strongest_reason(attribution);
     format!(
         "{}  {} -> {}  RST from {} (frame {}, ttl {})  {} {:.2} {}{}",
         format_ts(reset.segment.at.ts),
@@ -27,4 +23,38 @@ pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution) -> Stri
         report.scenario,
         reason
     )
+}
+
+/// The line correcting an earlier announcement once the whole flow is known (what followed the
+/// reset, or other flows of the same hosts, changed the judgement).
+pub fn revised_line(
+    flow: &Flow,
+    reset: &Reset,
+    attribution: &Attribution,
+    said: (Verdict, Scenario),
+) -> String {
+    let report = reset_report(flow, reset, attribution);
+    format!(
+        "{}  {} -> {}  RST from {} (frame {}) revised: {} {:.2} {} (first said {} {}){}",
+        format_ts(reset.segment.at.ts),
+        flow.client,
+        flow.server,
+        report.from,
+        report.frame,
+        report.verdict,
+        report.confidence,
+        report.scenario,
+        said.0.as_str(),
+        said.1.as_str(),
+        strongest_reason(attribution)
+    )
+}
+
+/// The first evidence that moved the verdict, as ": detail".
+fn strongest_reason(attribution: &Attribution) -> String {
+    attribution
+        .evidence
+        .iter()
+        .find(|e| e.weight != 0)
+        .map_or_else(String::new, |e| format!(": {}", e.detail))
 }

@@ -48,8 +48,12 @@ pub struct InputReport {
     pub non_tcp_packets: u64,
     /// Frames the BPF filter rejected.
     pub filtered_packets: u64,
-    /// TCP segments that went into flows.
+    /// TCP segments decoded (copies left out included).
     pub tcp_packets: u64,
+    /// TCP packets left out because the same packet was just seen on another interface (a
+    /// host forwarding traffic, captured on `any`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub copies_on_other_interfaces: u64,
     /// False when the file ended early (cut off or corrupt).
     pub complete: bool,
     /// Live capture only: packets the kernel dropped because they were not read fast enough.
@@ -70,6 +74,10 @@ pub struct Summary {
     pub verdicts: VerdictCounts,
     /// Flows finished early because the flow table was full.
     pub evicted_flows: u64,
+    /// Flows the report would list but left out to bound its memory (a long live capture keeps
+    /// the most recent ones); they are counted above.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub flows_not_listed: u64,
 }
 
 /// How many resets got each verdict.

@@ -171,6 +171,10 @@ pub fn summary_paragraph(report: &Report) -> String {
             inputs.iter().map(|i| i.undecodable_packets).sum(),
             "undecodable",
         ),
+        (
+            inputs.iter().map(|i| i.copies_on_other_interfaces).sum(),
+            "copies seen on another interface",
+        ),
     ];
     let reasons: Vec<String> = skipped
         .iter()
