@@ -4,10 +4,12 @@
 //! `capture` (frames) → `decode` (segments) → `flow` (connections) → `report` (bytes).
 //! `pipeline` is the loop that drives it; `cli` turns the command line into a run.
 
+pub mod anonymize;
 pub mod attribution;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod export;
 pub mod flow;
 pub mod pipeline;
 pub mod report;

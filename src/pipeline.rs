@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::attribution::{Attribution, HostBaselines, attribute};
 use crate::capture::{CaptureError, FileSource, NextFrame, Source};
 use crate::decode::{Captured, Decoded, Segment, Skip, decode};
@@ -19,6 +20,8 @@ pub struct AnalyzeOptions {
     /// A tcpdump filter expression, compiled by libpcap for each file's link type.
     pub filter: Option<String>,
     pub flows: FlowConfig,
+    /// Anonymise every address (`--anonymize`) under this key.
+    pub anonymize: Option<AnonymizeKey>,
 }
 
 /// A finished flow and the attribution of each of its listed resets (same order).
@@ -67,6 +70,7 @@ pub(crate) struct Stages<'a> {
     done: Vec<Flow>,
     hosts: HostBaselines,
     sink: &'a mut dyn Sink,
+    anonymizer: Option<Anonymizer>,
 }
 
 impl Stages<'_> {
@@ -76,6 +80,21 @@ impl Stages<'_> {
             done: Vec::new(),
             hosts: HostBaselines::default(),
             sink,
+            anonymizer: None,
+        }
+    }
+
+    /// Anonymises every segment (and input names) under `key`, when given.
+    pub(crate) fn anonymizing(mut self, key: Option<AnonymizeKey>) -> Self {
+        self.anonymizer = key.as_ref().map(Anonymizer::new);
+        self
+    }
+
+    /// Text as the reports may show it: addresses in it anonymised when anonymising.
+    fn text(&mut self, text: &str) -> String {
+        match &mut self.anonymizer {
+            Some(anonymizer) => anonymizer.text(text),
+            None => text.to_string(),
         }
     }
 
@@ -170,7 +189,7 @@ pub fn analyze(
 ) -> Result<RunStats, CaptureError> {
     check_inputs(paths, options)?;
     let mut sink = FlowsTo(on_flow);
-    let mut stages = Stages::new(options.flows, &mut sink);
+    let mut stages = Stages::new(options.flows, &mut sink).anonymizing(options.anonymize);
     let mut stats = RunStats::default();
     for (input, path) in paths.iter().enumerate() {
         let mut source = FileSource::open(path, options.filter.as_deref())?;
@@ -183,8 +202,13 @@ pub fn analyze(
 }
 
 /// Reads one live source until it ends or the sink says stop, then finishes every flow.
-pub fn capture(source: &mut dyn Source, flows: FlowConfig, sink: &mut dyn Sink) -> RunStats {
-    let mut stages = Stages::new(flows, sink);
+pub fn capture(
+    source: &mut dyn Source,
+    flows: FlowConfig,
+    anonymize: Option<AnonymizeKey>,
+    sink: &mut dyn Sink,
+) -> RunStats {
+    let mut stages = Stages::new(flows, sink).anonymizing(anonymize);
     let input = read_input(source, 0, &mut stages);
     let evicted_flows = stages.finish_all();
     RunStats {
@@ -195,7 +219,7 @@ pub fn capture(source: &mut dyn Source, flows: FlowConfig, sink: &mut dyn Sink) 
 
 fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) -> InputStats {
     let mut stats = InputStats {
-        path: source.name().to_string(),
+        path: stages.text(source.name()),
         link_type: source.link_type().name(),
         ..InputStats::default()
     };
@@ -219,7 +243,7 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
             }
             NextFrame::End => break,
             NextFrame::Broken(reason) => {
-                stats.broken = Some(reason);
+                stats.broken = Some(stages.text(&reason));
                 break;
             }
         };
@@ -236,8 +260,11 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
             frame.data,
             Captured::of(frame.data.len(), frame.wire_len),
         ) {
-            Decoded::Segment(segment) => {
+            Decoded::Segment(mut segment) => {
                 stats.tcp += 1;
+                if let Some(anonymizer) = &mut stages.anonymizer {
+                    anonymizer.segment(&mut segment);
+                }
                 if !stages.observe(&segment, at) {
                     stats.copies += 1;
                 }

@@ -1,5 +1,6 @@
-//! Golden outputs: the table (with its explanations) and the JSON report of every bundled
-//! sample, compared with files a human checked once (`tests/golden/`).
+//! Golden outputs: the table (with its explanations), the JSON report, the Markdown and the
+//! HTML report of every bundled sample, compared with files a human checked once
+//! (`tests/golden/`).
 //!
 //! After a deliberate change, regenerate with `RSTSCOPE_BLESS=1 cargo test --test golden`,
 //! read the diff, and commit it. Under CI (`CI=true`) a mismatch always fails.
@@ -67,7 +68,7 @@ fn check(golden: &Path, actual: &str) -> Option<String> {
 }
 
 #[test]
-fn every_sample_matches_its_golden_table_and_json() {
+fn every_sample_matches_its_golden_table_json_markdown_and_html() {
     let _ = rstscope(&["--version"]);
     let mut problems = Vec::new();
     for sample in samples() {
@@ -77,6 +78,10 @@ fn every_sample_matches_its_golden_table_and_json() {
         let json = output(&["analyze", "--format", "json"], &sample);
         problems.extend(check(&dir.join(format!("{stem}.table.txt")), &table));
         problems.extend(check(&dir.join(format!("{stem}.json")), &json));
+        let markdown = output(&["analyze", "--format", "markdown"], &sample);
+        problems.extend(check(&dir.join(format!("{stem}.md")), &markdown));
+        let html = output(&["analyze", "--format", "html"], &sample);
+        problems.extend(check(&dir.join(format!("{stem}.html")), &html));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

@@ -17,6 +17,8 @@ pub struct FileSource {
     path: String,
     capture: Capture<Offline>,
     link_type: LinkType,
+    /// The file's own DLT (several map to one `LinkType`), for writing an export in kind.
+    dlt: i32,
     filter: Option<BpfProgram>,
     frames_read: u64,
 }
@@ -45,9 +47,15 @@ impl FileSource {
             path: shown,
             capture,
             link_type,
+            dlt,
             filter,
             frames_read: 0,
         })
+    }
+
+    /// The file's DLT value.
+    pub fn dlt(&self) -> i32 {
+        self.dlt
     }
 }
 

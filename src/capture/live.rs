@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pcap::{Active, Capture, Device, Packet, Precision, Savefile};
 
 use super::{CaptureError, Frame, LinkType, NextFrame, Source, pcap_error_text};
+use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::time::Timestamp;
 
 /// The buffer timeout libpcap is given (immediate mode delivers packets at once anyway).
@@ -31,6 +32,8 @@ pub struct LiveOptions {
     pub filter: Option<String>,
     /// Save every captured packet to this pcap file.
     pub write: Option<std::path::PathBuf>,
+    /// Save packets with their addresses anonymised (and payloads blanked) under this key.
+    pub anonymize: Option<AnonymizeKey>,
 }
 
 /// libpcap's counters for a live capture.
@@ -50,6 +53,10 @@ pub struct LiveSource {
     link_type: LinkType,
     frames_read: u64,
     savefile: Option<Savefile>,
+    /// Rewrites saved packets when anonymising.
+    anonymizer: Option<Anonymizer>,
+    /// The rewritten copy of the packet being saved.
+    rewritten: Vec<u8>,
     /// Packets written to the savefile since it was last flushed.
     unflushed: bool,
 }
@@ -130,6 +137,8 @@ impl LiveSource {
             link_type,
             frames_read: 0,
             savefile,
+            anonymizer: options.anonymize.as_ref().map(Anonymizer::new),
+            rewritten: Vec::new(),
             unflushed: false,
         })
     }
@@ -224,7 +233,15 @@ impl Source for LiveSource {
             }
         };
         if let Some(file) = &mut self.savefile {
-            file.write(&packet);
+            match &mut self.anonymizer {
+                Some(anonymizer) => {
+                    self.rewritten.clear();
+                    self.rewritten.extend_from_slice(packet.data);
+                    anonymizer.frame(self.link_type, &mut self.rewritten);
+                    file.write(&Packet::new(packet.header, &self.rewritten));
+                }
+                None => file.write(&packet),
+            }
             self.unflushed = true;
         }
         self.frames_read += 1;

@@ -17,7 +17,7 @@ use crate::capture::{LiveOptions, LiveSource, Source, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
-use crate::report::{self, ReportBuilder, Retain, flow_report, json, line};
+use crate::report::{self, ReportBuilder, flow_report, json, line};
 use crate::time::{Span, Timestamp};
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -80,6 +80,9 @@ pub(super) struct CaptureArgs {
     /// Stop after this many RST segments.
     #[arg(long, value_name = "N")]
     resets: Option<u64>,
+
+    #[command(flatten)]
+    anonymize: super::AnonymizeArgs,
 
     /// The final report lists at most this many flows, the most recent (all are counted), so
     /// a capture left running for days keeps a bounded report in memory.
@@ -250,6 +253,7 @@ impl Sink for Watcher<'_> {
 
 pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     install_stop_handler();
+    let anonymize = args.anonymize.key()?;
     let filter = (!args.filter.is_empty()).then(|| args.filter.join(" "));
     let options = LiveOptions {
         snaplen: args.snaplen,
@@ -257,6 +261,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         promiscuous: !args.no_promiscuous,
         filter,
         write: args.write.clone(),
+        anonymize,
     };
     let mut source = LiveSource::open(&args.interface, &options)?;
     announce_start(&args, source.link_type().name());
@@ -277,12 +282,9 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         announce_lines: !streaming || !report_to_stdout,
         all: args.all,
         stream: streaming.then_some(&mut out.writer as &mut dyn Write),
-        builder: ReportBuilder::new(match (args.format, args.all) {
-            (Format::Jsonl, _) => Retain::Nothing,
-            (_, true) | (Format::Json, _) => Retain::All,
-            _ => Retain::WithResets,
-        })
-        .listing_at_most(args.report_flows),
+        builder: ReportBuilder::new(args.format.retain(args.all))
+            .listing_at_most(args.report_flows)
+            .made_by(super::command_line(anonymize), anonymize.is_some()),
         pending: VecDeque::new(),
         announced: HashMap::new(),
         resets_seen: 0,
@@ -293,7 +295,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         },
         error: None,
     };
-    let mut stats = pipeline::capture(&mut source, flows, &mut watcher);
+    let mut stats = pipeline::capture(&mut source, flows, anonymize, &mut watcher);
     source.flush();
     let drops = source.drops();
     if let Some(input) = stats.inputs.first_mut() {
@@ -355,7 +357,7 @@ mod tests {
             announce_lines: true,
             all: false,
             stream: None,
-            builder: ReportBuilder::new(Retain::WithResets),
+            builder: ReportBuilder::new(crate::report::Retain::WithResets),
             pending: VecDeque::new(),
             announced: HashMap::new(),
             resets_seen: 0,

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
+use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
 use crate::pipeline::{AnalyzeOptions, RunStats, analyze, check_inputs};
-use crate::report::{self, ReportBuilder, Retain, flow_report, json, table};
+use crate::report::{self, ReportBuilder, Retain, flow_report, html, json, markdown, table};
 use crate::time::Span;
 
 const ABOUT: &str = "Who really reset this TCP connection, and why?";
@@ -91,12 +93,13 @@ struct AnalyzeArgs {
     #[arg(short, long, value_name = "EXPR")]
     filter: Option<String>,
 
-    /// Output format: a table for people, a JSON report (schema rstscope.report/1), or JSON
-    /// Lines with one flow per line, written as each flow finishes.
+    /// Output format: a table for people, a JSON report (schema rstscope.report/1), JSON
+    /// Lines with one flow per line as each flow finishes, Markdown for a ticket, or one
+    /// self-contained HTML page with ladder diagrams (use -o report.html).
     #[arg(short = 'F', long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// List every TCP flow, not only those with resets (table and json formats).
+    /// List every TCP flow, not only those with resets (table, json, markdown, html).
     #[arg(short, long)]
     all: bool,
 
@@ -104,8 +107,59 @@ struct AnalyzeArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
+    /// Also write the packets of every flow that carried a reset (or of the --flow IDs) to
+    /// FILE, a pcap in the inputs' link type: a small attachment that says what it must.
+    #[arg(long, value_name = "FILE")]
+    export_pcap: Option<PathBuf>,
+
+    /// The flow (by its id in the report) to export with --export-pcap; repeat for more.
+    #[arg(long = "flow", value_name = "ID", requires = "export_pcap")]
+    flow_ids: Vec<u64>,
+
+    #[command(flatten)]
+    anonymize: AnonymizeArgs,
+
     #[command(flatten)]
     flows: FlowArgs,
+}
+
+/// Address anonymisation, shared by `analyze` and `capture`.
+#[derive(Debug, Args)]
+pub(super) struct AnonymizeArgs {
+    /// Replace every IP address (and link-layer address) consistently in every output,
+    /// prefix-preserving (Crypto-PAn), so subnets and hop structure stay readable; ports and
+    /// TCP details stay. Without --anonymize-key a random key is made and printed to stderr.
+    #[arg(long)]
+    anonymize: bool,
+
+    /// The anonymisation key, 64 hex digits: the same key maps addresses the same way every
+    /// time. Implies --anonymize.
+    #[arg(long, value_name = "HEX")]
+    anonymize_key: Option<String>,
+}
+
+impl AnonymizeArgs {
+    /// The key to anonymise with, if anonymising; a new random key is announced on stderr.
+    pub(super) fn key(&self) -> anyhow::Result<Option<AnonymizeKey>> {
+        if let Some(text) = &self.anonymize_key {
+            let key = cryptopan::parse_key(text).map_err(|why| anyhow::anyhow!("{why}"))?;
+            return Ok(Some(AnonymizeKey(key)));
+        }
+        if !self.anonymize {
+            return Ok(None);
+        }
+        let key = cryptopan::random_key().map_err(|err| {
+            anyhow::anyhow!(
+                "cannot read a random key from /dev/urandom ({err}); give one with --anonymize-key HEX"
+            )
+        })?;
+        let _ = writeln!(
+            io::stderr(),
+            "rstscope: anonymising with key {} (keep it: --anonymize-key with it maps the same addresses the same way)",
+            cryptopan::key_to_hex(&key)
+        );
+        Ok(Some(AnonymizeKey(key)))
+    }
 }
 
 /// Flow-table limits, shared by `analyze` and `capture`.
@@ -140,6 +194,19 @@ enum Format {
     Table,
     Json,
     Jsonl,
+    Markdown,
+    Html,
+}
+
+impl Format {
+    /// Which flows the final report keeps.
+    fn retain(self, all: bool) -> Retain {
+        match (self, all) {
+            (Format::Jsonl, _) => Retain::Nothing,
+            (_, true) | (Format::Json, false) => Retain::All,
+            (Format::Table | Format::Markdown | Format::Html, false) => Retain::WithResets,
+        }
+    }
 }
 
 /// A checked `analyze` command.
@@ -150,26 +217,25 @@ struct Config {
     format: Format,
     retain: Retain,
     output: Option<PathBuf>,
+    export: Option<PathBuf>,
+    export_ids: Vec<u64>,
 }
 
 impl AnalyzeArgs {
-    fn into_config(self) -> Config {
-        let retain = match (self.format, self.all) {
-            (Format::Jsonl, _) => Retain::Nothing,
-            (_, true) => Retain::All,
-            (Format::Json, false) => Retain::All,
-            (Format::Table, false) => Retain::WithResets,
-        };
-        Config {
-            files: self.files,
+    fn into_config(self) -> anyhow::Result<Config> {
+        Ok(Config {
             options: AnalyzeOptions {
                 filter: self.filter,
                 flows: self.flows.config(),
+                anonymize: self.anonymize.key()?,
             },
+            files: self.files,
+            retain: self.format.retain(self.all),
             format: self.format,
-            retain,
             output: self.output,
-        }
+            export: self.export_pcap,
+            export_ids: self.flow_ids,
+        })
     }
 }
 
@@ -184,7 +250,7 @@ pub struct Outcome {
 /// Parses the command line and runs it.
 pub fn run() -> anyhow::Result<Outcome> {
     match Cli::parse().command {
-        Command::Analyze(args) => run_analyze(args.into_config()),
+        Command::Analyze(args) => run_analyze(args.into_config()?),
         Command::Capture(args) => capture::run_capture(args),
         Command::Interfaces => capture::run_interfaces(),
     }
@@ -194,10 +260,19 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     check_inputs(&config.files, &config.options)?;
     let terminal = config.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(config.output.as_deref())?;
-    let mut builder = ReportBuilder::new(config.retain);
+    let mut builder = ReportBuilder::new(config.retain).made_by(
+        command_line(config.options.anonymize),
+        config.options.anonymize.is_some(),
+    );
     let mut write_error: Option<io::Error> = None;
     let stream_lines = config.format == Format::Jsonl;
+    let mut selection = FlowSelection::new(&config.export_ids);
+    let mut flows_total = 0;
     let stats = analyze(&config.files, &config.options, &mut |flow| {
+        flows_total += 1;
+        if config.export.is_some() {
+            selection.consider(&flow.flow);
+        }
         let report = flow_report(&flow);
         if stream_lines
             && write_error.is_none()
@@ -210,7 +285,99 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
-    finish_output(config.format, builder, &stats, terminal, &mut out)
+    let mut outcome = finish_output(config.format, builder, &stats, terminal, &mut out)?;
+    if let Some(path) = &config.export {
+        outcome.warnings.extend(write_export(
+            &config,
+            selection.with_context(),
+            flows_total,
+            path,
+        )?);
+    }
+    Ok(outcome)
+}
+
+/// `--export-pcap`: the second read of the inputs; returns warnings (ids that matched no flow).
+fn write_export(
+    config: &Config,
+    selection: FlowSelection,
+    flows_seen: u64,
+    path: &Path,
+) -> anyhow::Result<Vec<String>> {
+    let missing = selection.missing_ids(flows_seen);
+    if !missing.is_empty() && missing.len() == config.export_ids.len() {
+        anyhow::bail!(
+            "--flow {}: no such flow (this capture has flows 1 to {flows_seen}); take the ids from the report",
+            missing
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let exported = export_pcap(
+        &config.files,
+        config.options.filter.as_deref(),
+        &selection,
+        config.options.anonymize,
+        path,
+    )?;
+    let _ = writeln!(
+        io::stderr(),
+        "rstscope: exported {} frames to {} ({} with resets or chosen, and other flows of the hosts that sent their resets)",
+        exported.frames,
+        path.display(),
+        if exported.flows == 1 {
+            "1 flow".to_string()
+        } else {
+            format!("{} flows", exported.flows)
+        }
+    );
+    Ok(missing
+        .iter()
+        .map(|id| format!("--flow {id}: no such flow, nothing exported for it"))
+        .collect())
+}
+
+/// The command line as a user could type it again: `rstscope` and the arguments,
+/// shell-quoted, the anonymisation key left out and addresses anonymised when anonymising.
+pub(super) fn command_line(anonymize: Option<AnonymizeKey>) -> String {
+    let mut words = vec!["rstscope".to_string()];
+    let mut hide_next = false;
+    for arg in std::env::args_os().skip(1) {
+        let arg = arg.to_string_lossy().into_owned();
+        if hide_next {
+            words.push("KEY".to_string());
+            hide_next = false;
+            continue;
+        }
+        if arg == "--anonymize-key" {
+            hide_next = true;
+        }
+        if arg.starts_with("--anonymize-key=") {
+            words.push("--anonymize-key=KEY".to_string());
+            continue;
+        }
+        words.push(shell_quote(&arg));
+    }
+    let line = words.join(" ");
+    match anonymize {
+        Some(key) => Anonymizer::new(&key).text(&line),
+        None => line,
+    }
+}
+
+/// A word as a POSIX shell reads it back.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Writes the final report in `format` (JSON Lines were streamed already) and says how the
@@ -225,10 +392,17 @@ fn finish_output(
     let report = builder.finish(stats);
     let written = match format {
         Format::Table => {
-            table::write_table(&report, table::TableStyle { terminal }, &mut out.writer)
+            let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            table::write_table(
+                &report,
+                table::TableStyle { terminal, colour },
+                &mut out.writer,
+            )
         }
         Format::Json => json::write_report(&report, &mut out.writer),
         Format::Jsonl => Ok(()),
+        Format::Markdown => markdown::write_markdown(&report, &mut out.writer),
+        Format::Html => html::write_html(&report, &mut out.writer),
     };
     written
         .and_then(|()| out.writer.flush())

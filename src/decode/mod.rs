@@ -117,6 +117,27 @@ impl Captured {
 
 /// Decodes one frame of the given link type.
 pub fn decode(link_type: LinkType, data: &[u8], captured: Captured) -> Decoded {
+    walk(link_type, data, captured, |_| {})
+}
+
+/// Where each IP header of a frame starts (outer first, tunnels included), for rewriting
+/// addresses in place. Stops where decoding would.
+pub fn ip_header_offsets(link_type: LinkType, data: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let start = data.as_ptr() as usize;
+    walk(link_type, data, Captured::Cut, |ip: &[u8]| {
+        offsets.push(ip.as_ptr() as usize - start);
+    });
+    offsets
+}
+
+/// The walk from the link header to the TCP segment, telling `on_ip` of each IP layer.
+fn walk(
+    link_type: LinkType,
+    data: &[u8],
+    captured: Captured,
+    mut on_ip: impl FnMut(&[u8]),
+) -> Decoded {
     let mut layer = link::start(link_type, data);
     let mut tunneled = false;
     for _ in 0..MAX_LAYERS {
@@ -125,17 +146,20 @@ pub fn decode(link_type: LinkType, data: &[u8], captured: Captured) -> Decoded {
             Layer::Ethernet(bytes) => link::ethernet(bytes),
             Layer::EtherType(ether_type, bytes) => link::ether_type(ether_type, bytes),
             Layer::Ppp(protocol, bytes) => link::ppp(protocol, bytes),
-            Layer::Ip(bytes) => match ip::decode_ip(bytes, tunneled, captured) {
-                ip::IpOutcome::Segment(mut segment) => {
-                    segment.interface = link::interface_index(link_type, data);
-                    return Decoded::Segment(segment);
+            Layer::Ip(bytes) => {
+                on_ip(bytes);
+                match ip::decode_ip(bytes, tunneled, captured) {
+                    ip::IpOutcome::Segment(mut segment) => {
+                        segment.interface = link::interface_index(link_type, data);
+                        return Decoded::Segment(segment);
+                    }
+                    ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
+                    ip::IpOutcome::Inner(next) => {
+                        tunneled = true;
+                        next
+                    }
                 }
-                ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
-                ip::IpOutcome::Inner(next) => {
-                    tunneled = true;
-                    next
-                }
-            },
+            }
         };
     }
     Decoded::Skipped(Skip::Undecodable)

@@ -305,6 +305,9 @@ impl Flow {
         let is_client = segment.src == self.client;
         self.last_ts = self.last_ts.max(at.ts);
         let note = SegmentNote::new(segment, at);
+        for reset in self.resets.iter_mut().rev().take(RESETS_WATCHED) {
+            reset.follow(&note);
+        }
         if segment.flags.rst() {
             self.record_reset(&note, segment.dst, max_resets);
         }

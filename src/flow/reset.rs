@@ -70,7 +70,16 @@ pub struct Reset {
     pub before: BeforeReset,
     /// What the flow carried after the RST.
     pub after: AfterReset,
+    /// The segments just before the RST (oldest first, at most `PACKETS_BEFORE`) and just
+    /// after it (at most `PACKETS_AFTER`), both directions, for the report's ladder diagram.
+    pub packets_before: Vec<SegmentNote>,
+    pub packets_after: Vec<SegmentNote>,
 }
+
+/// How many segments before a RST are kept with it for the ladder diagram.
+pub const PACKETS_BEFORE: usize = 8;
+/// How many segments after a RST are kept with it.
+pub const PACKETS_AFTER: usize = 4;
 
 /// What the connection had done before a RST.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -119,6 +128,19 @@ impl Reset {
             earlier_resets_from_sender,
             before,
             after: AfterReset::default(),
+            packets_before: recent
+                .iter()
+                .skip(recent.len().saturating_sub(PACKETS_BEFORE))
+                .cloned()
+                .collect(),
+            packets_after: Vec::new(),
+        }
+    }
+
+    /// Keeps a later segment (RST or not) of the flow, while there is room.
+    pub(super) fn follow(&mut self, note: &SegmentNote) {
+        if self.packets_after.len() < PACKETS_AFTER {
+            self.packets_after.push(note.clone());
         }
     }
 

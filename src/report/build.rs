@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use chrono::{DateTime, SecondsFormat};
 
 use super::{
-    Endpoint, EvidenceReport, FlowReport, InputReport, PerSide, Report, ResetReport, SCHEMA,
-    Summary, Tool,
+    Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, Report, ResetReport,
+    SCHEMA, Summary, Tool,
 };
 use crate::attribution::Attribution;
 use crate::decode::Checksum;
-use crate::flow::{Close, Flow, Reset, Side};
+use crate::flow::{Close, Flow, Reset, SegmentNote, Side};
 use crate::pipeline::{AnalyzedFlow, InputStats, RunStats};
 use crate::time::Timestamp;
 
@@ -29,6 +29,8 @@ pub enum Retain {
 /// Accumulates flows into a report as they finish.
 pub struct ReportBuilder {
     retain: Retain,
+    command: String,
+    anonymized: bool,
     /// At most this many flows are kept; beyond it the oldest kept one is dropped (counted).
     max_listed: usize,
     summary: Summary,
@@ -39,10 +41,19 @@ impl ReportBuilder {
     pub fn new(retain: Retain) -> ReportBuilder {
         ReportBuilder {
             retain,
+            command: String::new(),
+            anonymized: false,
             max_listed: usize::MAX,
             summary: Summary::default(),
             flows: VecDeque::new(),
         }
+    }
+
+    /// Records the command line that made the report, and whether addresses are anonymised.
+    pub fn made_by(mut self, command: String, anonymized: bool) -> ReportBuilder {
+        self.command = command;
+        self.anonymized = anonymized;
+        self
     }
 
     /// Keeps at most `max` flows, the most recently finished ones, so a capture that runs for
@@ -109,6 +120,8 @@ impl ReportBuilder {
                 name: "rstscope",
                 version: env!("CARGO_PKG_VERSION"),
             },
+            command: self.command,
+            anonymized: self.anonymized,
             inputs: stats.inputs.iter().map(input_report).collect(),
             summary: self.summary,
             flows,
@@ -289,5 +302,32 @@ pub(super) fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution
             .collect(),
         explanation: attribution.explanation.clone(),
         advice: attribution.advice.clone(),
+        packets_before: reset
+            .packets_before
+            .iter()
+            .map(|note| packet_report(flow, note, segment.at.ts))
+            .collect(),
+        packets_after: reset
+            .packets_after
+            .iter()
+            .map(|note| packet_report(flow, note, segment.at.ts))
+            .collect(),
+    }
+}
+
+/// One segment near a reset, timed relative to it.
+fn packet_report(flow: &Flow, note: &SegmentNote, reset_ts: Timestamp) -> PacketReport {
+    PacketReport {
+        input: note.at.input,
+        frame: note.at.frame,
+        ts: format_ts(note.at.ts),
+        // Microsecond resolution, so the JSON shows -8035.004, not -8035.004000000001.
+        offset_ms: (note.at.ts.since(reset_ts).0 as f64 / 1000.0).round() / 1000.0,
+        from: side_name(flow.side_of(note.src)),
+        flags: note.flags.to_string(),
+        seq: note.seq.0,
+        ack: note.ack.map(|ack| ack.0),
+        len: note.len,
+        ttl: note.ttl,
     }
 }

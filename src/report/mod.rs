@@ -1,12 +1,14 @@
 //! The `rstscope.report/1` document: serde structs that mirror `spec/report-schema.md`, and
-//! the renderers that turn one [`Report`] into bytes (`table`, `json`).
+//! the renderers that turn one [`Report`] into bytes (`table`, `json`, `markdown`, `html`).
 //!
 //! Analysis types carry no serde; this module converts them once (`build`), so an internal
 //! rename can never change the JSON contract, and every renderer reads the same values.
 
 mod build;
+pub mod html;
 pub mod json;
 pub mod line;
+pub mod markdown;
 pub mod table;
 
 use serde::Serialize;
@@ -20,6 +22,12 @@ pub const SCHEMA: &str = "rstscope.report/1";
 pub struct Report {
     pub schema: &'static str,
     pub tool: Tool,
+    /// The command that made the report: `rstscope` and its arguments, shell-quoted.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub command: String,
+    /// True when every address in the report was anonymised (`--anonymize`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub anonymized: bool,
     pub inputs: Vec<InputReport>,
     pub summary: Summary,
     pub flows: Vec<FlowReport>,
@@ -156,6 +164,27 @@ pub struct ResetReport {
     pub evidence: Vec<EvidenceReport>,
     pub explanation: String,
     pub advice: Vec<String>,
+    /// The flow's segments just before the RST (oldest first, up to 8) and just after it (up
+    /// to 4), both directions: what the ladder diagrams draw.
+    pub packets_before: Vec<PacketReport>,
+    pub packets_after: Vec<PacketReport>,
+}
+
+/// A segment near a reset.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketReport {
+    pub input: usize,
+    pub frame: u64,
+    pub ts: String,
+    /// Milliseconds from the RST (negative before it).
+    pub offset_ms: f64,
+    /// `client` or `server`: whose address it carries.
+    pub from: &'static str,
+    pub flags: String,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub len: u32,
+    pub ttl: u8,
 }
 
 /// One weighed signal.

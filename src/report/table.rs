@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::{FlowReport, Report, ResetReport};
 
@@ -16,6 +16,8 @@ pub struct TableStyle {
     /// Output goes to a terminal: box-drawing characters, fitted to its width. Otherwise
     /// (a file, a pipe, a ticket) plain ASCII at full width.
     pub terminal: bool,
+    /// Colour the verdicts (only on a terminal, and only when NO_COLOR is not set).
+    pub colour: bool,
 }
 
 /// Writes the flows table (if any flow is listed) and the summary paragraph.
@@ -69,22 +71,40 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
             }
             lines.join("\n")
         };
-        table.add_row([
-            flow.id.to_string(),
-            address(&flow.client.ip, flow.client.port),
-            address(&flow.server.ip, flow.server.port),
-            flow.conn_state.clone(),
-            flow.history.clone(),
-            flow.close.to_string(),
-            human_duration(flow.duration_s),
-            format!("{}/{}", flow.packets.client, flow.packets.server),
-            column(&|r| format!("#{} {} {} ttl {}", r.frame, r.from, r.flags, r.ttl)),
-            column(&|r| format!("{} {:.2}", r.verdict, r.confidence)),
-            column(&|r| r.scenario.to_string()),
-            column(&short_reason),
+        let mut verdict = Cell::new(column(&|r| format!("{} {:.2}", r.verdict, r.confidence)));
+        if style.colour
+            && let Some(first) = flow.resets.first()
+        {
+            verdict = verdict.fg(verdict_colour(first.verdict));
+        }
+        table.add_row(vec![
+            Cell::new(flow.id),
+            Cell::new(address(&flow.client.ip, flow.client.port)),
+            Cell::new(address(&flow.server.ip, flow.server.port)),
+            Cell::new(&flow.conn_state),
+            Cell::new(&flow.history),
+            Cell::new(flow.close),
+            Cell::new(human_duration(flow.duration_s)),
+            Cell::new(format!("{}/{}", flow.packets.client, flow.packets.server)),
+            Cell::new(column(&|r| {
+                format!("#{} {} {} ttl {}", r.frame, r.from, r.flags, r.ttl)
+            })),
+            verdict,
+            Cell::new(column(&|r| r.scenario.to_string())),
+            Cell::new(column(&short_reason)),
         ]);
     }
     table
+}
+
+/// A verdict's colour on a terminal: the same as the HTML report's badges.
+fn verdict_colour(verdict: &str) -> Color {
+    match verdict {
+        "peer" => Color::Green,
+        "firewall" => Color::Yellow,
+        "middlebox" => Color::Red,
+        _ => Color::Grey,
+    }
 }
 
 /// The signals that carried the verdict, by name.
