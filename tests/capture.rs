@@ -1408,7 +1408,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 const SOAK_RATE: u32 = 250;
 const SOAK_SECS: u32 = 60;
 const SOAK_ABORT_EVERY: u32 = 20;
-/// The final report lists at most this many flows (all are counted).
+/// Table, Markdown and HTML reports list at most this many flows (JSON streams them all).
 const SOAK_REPORT_FLOWS: usize = 2000;
 /// The memory bound asserted: resident memory at its peak, and its growth over the second half
 /// of the soak (flat: flows leave the table, the report keeps a bounded number).
@@ -1534,17 +1534,11 @@ fn soak_a_minute_of_resets_in_flat_memory() {
         lines >= refused + reset,
         "fewer lines ({lines}) than connections the client saw reset ({refused} + {reset})"
     );
-    // The report is bounded: the most recent flows listed, the rest counted.
-    assert_eq!(listed, SOAK_REPORT_FLOWS, "flows listed in the report");
+    // The JSON report is streamed: every flow is in it, none held back in memory.
     assert_eq!(
-        listed as u64 + not_listed,
-        summary["tcp_flows"].as_u64().unwrap_or(0),
-        "listed + not listed = every flow"
-    );
-    assert!(
-        live["warnings"].to_string().contains("not listed"),
-        "no warning about the flows left out: {}",
-        live["warnings"]
+        (listed as u64, not_listed),
+        (summary["tcp_flows"].as_u64().unwrap_or(0), 0),
+        "every flow listed in the streamed JSON"
     );
     assert!(
         !second_half.is_empty() && peak_kib > 0,

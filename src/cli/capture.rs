@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::stream::FlowStream;
 use super::{FlowArgs, Format, Outcome, Output, finish_output};
 use crate::attribution::{Attribution, Scenario, Verdict, attribute};
 use crate::capture::{LiveOptions, LiveSource, Source, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
-use crate::report::{self, ReportBuilder, flow_report, json, line};
+use crate::report::{self, ReportBuilder, flow_report, line};
 use crate::time::{Span, Timestamp};
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -147,7 +148,8 @@ struct Watcher<'a> {
     lines: &'a mut dyn Write,
     announce_lines: bool,
     all: bool,
-    stream: Option<&'a mut dyn Write>,
+    stream: FlowStream,
+    out: &'a mut dyn Write,
     builder: ReportBuilder,
     pending: VecDeque<(Timestamp, SocketAddr, SocketAddr, u64)>,
     /// Resets already announced, by frame, with what their line said.
@@ -241,9 +243,8 @@ impl Sink for Watcher<'_> {
             self.say(&text);
         }
         let report = flow_report(&analyzed);
-        if let Some(out) = self.stream.as_deref_mut()
-            && self.error.is_none()
-            && let Err(err) = json::write_flow_line(&report, out)
+        if self.error.is_none()
+            && let Err(err) = self.stream.flow(&report, self.out)
         {
             self.error = Some(err);
         }
@@ -276,15 +277,19 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     } else {
         &mut stdout
     };
-    let streaming = args.format == Format::Jsonl;
+    let command = super::command_line(anonymize);
+    let stream = FlowStream::start(args.format, &command, anonymize.is_some(), &mut out.writer)
+        .map_err(|err| out.failed(err))?;
+    let lines_on_stdout = args.format == Format::Jsonl && report_to_stdout;
     let mut watcher = Watcher {
         lines,
-        announce_lines: !streaming || !report_to_stdout,
+        announce_lines: !lines_on_stdout,
         all: args.all,
-        stream: streaming.then_some(&mut out.writer as &mut dyn Write),
+        stream,
+        out: &mut out.writer,
         builder: ReportBuilder::new(args.format.retain(args.all))
             .listing_at_most(args.report_flows)
-            .made_by(super::command_line(anonymize), anonymize.is_some()),
+            .made_by(command, anonymize.is_some()),
         pending: VecDeque::new(),
         announced: HashMap::new(),
         resets_seen: 0,
@@ -312,8 +317,8 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         return Err(out.failed(err));
     }
     let terminal = report_to_stdout && io::stdout().is_terminal();
-    let builder = watcher.builder;
-    finish_output(args.format, builder, &stats, terminal, &mut out)
+    let (builder, stream) = (watcher.builder, watcher.stream);
+    finish_output(args.format, builder, stream, &stats, terminal, &mut out)
 }
 
 /// Says on standard error what is being captured, like tcpdump's "listening on" line.
@@ -351,12 +356,13 @@ mod tests {
     use crate::pipeline::{InputStats, Stages};
     use crate::testing::{A, R, S, c, client_addr, s, segment};
 
-    fn watcher(lines: &mut Vec<u8>) -> Watcher<'_> {
+    fn watcher<'a>(lines: &'a mut Vec<u8>, out: &'a mut Vec<u8>) -> Watcher<'a> {
         Watcher {
             lines,
             announce_lines: true,
             all: false,
-            stream: None,
+            stream: FlowStream::Off,
+            out,
             builder: ReportBuilder::new(crate::report::Retain::WithResets),
             pending: VecDeque::new(),
             announced: HashMap::new(),
@@ -384,8 +390,9 @@ mod tests {
     #[test]
     fn a_reset_judged_differently_at_the_end_gets_a_revision_line() {
         let mut lines = Vec::new();
+        let mut out = Vec::new();
         {
-            let mut sink = watcher(&mut lines);
+            let mut sink = watcher(&mut lines, &mut out);
             let mut stages = Stages::new(FlowConfig::default(), &mut sink);
             let stats = InputStats::default();
             stages.observe(&segment(c(S, 100, 0, 0)), at(1, 0));

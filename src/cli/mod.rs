@@ -13,8 +13,9 @@ use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
 use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
 use crate::pipeline::{AnalyzeOptions, RunStats, analyze, check_inputs};
-use crate::report::{self, ReportBuilder, Retain, flow_report, html, json, markdown, table};
+use crate::report::{self, ReportBuilder, Retain, flow_report, html, markdown, table};
 use crate::time::Span;
+use stream::FlowStream;
 
 const ABOUT: &str = "Who really reset this TCP connection, and why?";
 
@@ -42,6 +43,7 @@ struct Cli {
 }
 
 mod capture;
+mod stream;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -202,8 +204,9 @@ impl Format {
     /// Which flows the final report keeps.
     fn retain(self, all: bool) -> Retain {
         match (self, all) {
-            (Format::Jsonl, _) => Retain::Nothing,
-            (_, true) | (Format::Json, false) => Retain::All,
+            // Both JSON formats stream every flow as it finishes.
+            (Format::Jsonl | Format::Json, _) => Retain::Nothing,
+            (_, true) => Retain::All,
             (Format::Table | Format::Markdown | Format::Html, false) => Retain::WithResets,
         }
     }
@@ -260,12 +263,12 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     check_inputs(&config.files, &config.options)?;
     let terminal = config.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(config.output.as_deref())?;
-    let mut builder = ReportBuilder::new(config.retain).made_by(
-        command_line(config.options.anonymize),
-        config.options.anonymize.is_some(),
-    );
+    let command = command_line(config.options.anonymize);
+    let anonymized = config.options.anonymize.is_some();
+    let mut stream = FlowStream::start(config.format, &command, anonymized, &mut out.writer)
+        .map_err(|err| out.failed(err))?;
+    let mut builder = ReportBuilder::new(config.retain).made_by(command, anonymized);
     let mut write_error: Option<io::Error> = None;
-    let stream_lines = config.format == Format::Jsonl;
     let mut selection = FlowSelection::new(&config.export_ids);
     let mut flows_total = 0;
     let stats = analyze(&config.files, &config.options, &mut |flow| {
@@ -274,9 +277,8 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
             selection.consider(&flow.flow);
         }
         let report = flow_report(&flow);
-        if stream_lines
-            && write_error.is_none()
-            && let Err(err) = json::write_flow_line(&report, &mut out.writer)
+        if write_error.is_none()
+            && let Err(err) = stream.flow(&report, &mut out.writer)
         {
             write_error = Some(err);
         }
@@ -285,7 +287,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
-    let mut outcome = finish_output(config.format, builder, &stats, terminal, &mut out)?;
+    let mut outcome = finish_output(config.format, builder, stream, &stats, terminal, &mut out)?;
     if let Some(path) = &config.export {
         outcome.warnings.extend(write_export(
             &config,
@@ -380,11 +382,12 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Writes the final report in `format` (JSON Lines were streamed already) and says how the
-/// run went.
+/// Writes the final report in `format` (or, for the streamed JSON formats, what remains of
+/// it) and says how the run went.
 fn finish_output(
     format: Format,
     builder: ReportBuilder,
+    stream: FlowStream,
     stats: &RunStats,
     terminal: bool,
     out: &mut Output,
@@ -399,8 +402,7 @@ fn finish_output(
                 &mut out.writer,
             )
         }
-        Format::Json => json::write_report(&report, &mut out.writer),
-        Format::Jsonl => Ok(()),
+        Format::Json | Format::Jsonl => stream.finish(&report, &mut out.writer),
         Format::Markdown => markdown::write_markdown(&report, &mut out.writer),
         Format::Html => html::write_html(&report, &mut out.writer),
     };

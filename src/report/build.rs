@@ -116,10 +116,7 @@ impl ReportBuilder {
         }
         Report {
             schema: SCHEMA,
-            tool: Tool {
-                name: "rstscope",
-                version: env!("CARGO_PKG_VERSION"),
-            },
+            tool: Tool::rstscope(),
             command: self.command,
             anonymized: self.anonymized,
             inputs: stats.inputs.iter().map(input_report).collect(),
@@ -329,5 +326,56 @@ fn packet_report(flow: &Flow, note: &SegmentNote, reset_ts: Timestamp) -> Packet
         ack: note.ack.map(|ack| ack.0),
         len: note.len,
         ttl: note.ttl,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Endpoint;
+
+    fn flow(id: u64) -> FlowReport {
+        let end = |port| Endpoint {
+            ip: "192.0.2.1".to_string(),
+            port,
+        };
+        let none = PerSide {
+            client: 0,
+            server: 0,
+        };
+        FlowReport {
+            id,
+            client: end(1),
+            server: end(2),
+            first_ts: String::new(),
+            last_ts: String::new(),
+            duration_s: 0.0,
+            packets: none,
+            payload_bytes: none,
+            conn_state: "S0".to_string(),
+            history: "S".to_string(),
+            close: "none",
+            handshake_rtt_ms: None,
+            retransmissions: none,
+            zero_windows: none,
+            keepalives: none,
+            tunneled: false,
+            resets: Vec::new(),
+            resets_not_listed: 0,
+        }
+    }
+
+    #[test]
+    fn a_capped_report_keeps_the_most_recent_flows_and_counts_the_rest() {
+        let mut builder = ReportBuilder::new(Retain::All).listing_at_most(3);
+        for id in 1..=10 {
+            builder.add(flow(id));
+        }
+        let report = builder.finish(&RunStats::default());
+        let ids: Vec<u64> = report.flows.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [8, 9, 10]);
+        assert_eq!(report.summary.tcp_flows, 10);
+        assert_eq!(report.summary.flows_not_listed, 7);
+        assert!(report.warnings.iter().any(|w| w.contains("7 earlier ones")));
     }
 }

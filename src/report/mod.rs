@@ -41,6 +41,16 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+impl Tool {
+    /// This build of rstscope.
+    pub fn rstscope() -> Tool {
+        Tool {
+            name: "rstscope",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
 /// One capture file (or interface) read.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputReport {
