@@ -15,8 +15,8 @@ const MAX_HOSTS: usize = 100_000;
 /// What the capture shows about each host so far.
 #[derive(Debug, Default)]
 pub struct HostBaselines {
-    ttl: HashMap<IpAddr, TtlSummary>,
-    round_trip: HashMap<IpAddr, Span>,
+    ttl: HashMap<IpAddr, TtlSummary, foldhash::fast::RandomState>,
+    round_trip: HashMap<IpAddr, Span, foldhash::fast::RandomState>,
 }
 
 impl HostBaselines {

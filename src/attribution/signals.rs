@@ -71,7 +71,7 @@ impl Context<'_> {
 
     fn is_retransmitted(&self, trigger: &SegmentNote) -> bool {
         let end = trigger.seq.plus(trigger.len);
-        self.flow.recent.iter().any(|seg| {
+        self.reset.packets_before.iter().any(|seg| {
             seg.src == trigger.src
                 && seg.at.frame < trigger.at.frame
                 && !seg.seq.plus(seg.len).is_before(end)

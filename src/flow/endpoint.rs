@@ -44,14 +44,14 @@ pub struct Endpoint {
     pub window_scale: Option<u8>,
     /// True when this side's SYN carried the timestamps option.
     pub uses_timestamps: bool,
-    pub packets: u64,
+    pub packets: u32,
     /// Segments without RST (those the TTL and IP ID summaries describe).
-    pub ordinary_packets: u64,
+    pub ordinary_packets: u32,
     /// Of those, segments with the IPv4 don't-fragment bit.
-    pub df_packets: u64,
-    pub retransmissions: u64,
-    pub zero_windows: u64,
-    pub keepalives: u64,
+    pub df_packets: u32,
+    pub retransmissions: u32,
+    pub zero_windows: u32,
+    pub keepalives: u32,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
     pub ttl: TtlSummary,
@@ -262,15 +262,15 @@ impl Endpoint {
 
     /// Updates the counters and summaries that do not depend on Zeek's rules.
     pub(super) fn note(&mut self, segment: &Segment, ts: Timestamp) {
-        self.packets += 1;
+        self.packets = self.packets.saturating_add(1);
         self.first_ts.get_or_insert(ts);
         self.last_ts = Some(ts);
         if !segment.flags.rst() {
             // Baselines describe the host's ordinary segments, so a RST can be held up to them.
             self.ttl.note(segment.ip.ttl);
             self.ip_id.note(segment.ip.ip_id);
-            self.ordinary_packets += 1;
-            self.df_packets += u64::from(segment.ip.df);
+            self.ordinary_packets = self.ordinary_packets.saturating_add(1);
+            self.df_packets = self.df_packets.saturating_add(u32::from(segment.ip.df));
         }
         if segment.flags.syn() {
             self.isn.get_or_insert(segment.seq);
@@ -332,7 +332,7 @@ fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {
 #[derive(Debug, Clone, Default)]
 pub struct TtlSummary {
     slots: [(u8, u32); TTL_SLOTS],
-    used: usize,
+    used: u8,
     /// Packets whose TTL did not fit in the slots.
     pub others: u32,
     pub last: Option<u8>,
@@ -342,10 +342,11 @@ impl TtlSummary {
     /// Counts one segment's TTL.
     pub fn note(&mut self, ttl: u8) {
         self.last = Some(ttl);
-        if let Some(slot) = self.slots[..self.used].iter_mut().find(|s| s.0 == ttl) {
+        let used = usize::from(self.used);
+        if let Some(slot) = self.slots[..used].iter_mut().find(|s| s.0 == ttl) {
             slot.1 = slot.1.saturating_add(1);
-        } else if self.used < TTL_SLOTS {
-            self.slots[self.used] = (ttl, 1);
+        } else if used < TTL_SLOTS {
+            self.slots[used] = (ttl, 1);
             self.used += 1;
         } else {
             self.others = self.others.saturating_add(1);
@@ -354,7 +355,7 @@ impl TtlSummary {
 
     /// The distinct values seen, with their counts.
     pub fn values(&self) -> &[(u8, u32)] {
-        &self.slots[..self.used]
+        &self.slots[..usize::from(self.used)]
     }
 
     /// How far apart the values seen at least twice (or the only value) lie.

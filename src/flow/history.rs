@@ -39,27 +39,19 @@ pub struct LetterMemory {
 }
 
 /// A logarithmic counter: fires at the 1st, 10th, 100th... event.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Scaled {
-    count: u64,
-    threshold: u64,
-}
-
-impl Default for Scaled {
-    fn default() -> Self {
-        Scaled {
-            count: 0,
-            threshold: 1,
-        }
-    }
+    count: u32,
+    /// The next event to fire at is 10^power.
+    power: u8,
 }
 
 impl Scaled {
     /// Counts one event; true when this event should add a letter.
     fn fire(&mut self) -> bool {
-        self.count += 1;
-        if self.count == self.threshold {
-            self.threshold = self.threshold.saturating_mul(10);
+        self.count = self.count.saturating_add(1);
+        if u64::from(self.count) == 10u64.saturating_pow(u32::from(self.power)) {
+            self.power = self.power.saturating_add(1);
             true
         } else {
             false

@@ -9,11 +9,11 @@ mod copies;
 mod endpoint;
 mod history;
 mod orientation;
+mod recent;
 mod reset;
 mod state;
 mod table;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
@@ -26,9 +26,7 @@ use crate::tcp::SeqNum;
 use crate::time::{Span, Timestamp};
 use copies::InterfaceCopies;
 use history::History;
-
-/// How many of a flow's most recent segments are kept for context.
-const RECENT_SEGMENTS: usize = 16;
+use recent::RecentSegments;
 
 /// How many of a flow's latest resets keep counting the segments that follow them.
 const RESETS_WATCHED: usize = 16;
@@ -129,7 +127,7 @@ pub struct Flow {
     pub resets: Vec<Reset>,
     /// RST segments beyond the per-flow cap, counted but not kept.
     pub resets_not_listed: u64,
-    pub recent: VecDeque<SegmentNote>,
+    recent: RecentSegments,
     pub tunneled: bool,
     /// Copies of packets seen on several interfaces (`any` captures only).
     pub copies: Option<Box<InterfaceCopies>>,
@@ -163,7 +161,7 @@ impl Flow {
             handshake: Handshake::default(),
             resets: Vec::new(),
             resets_not_listed: 0,
-            recent: VecDeque::with_capacity(RECENT_SEGMENTS),
+            recent: RecentSegments::default(),
             tunneled: segment.tunneled,
             copies: None,
             end: FlowEnd::EndOfInput,
@@ -304,12 +302,16 @@ impl Flow {
     fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
         let is_client = segment.src == self.client;
         self.last_ts = self.last_ts.max(at.ts);
-        let note = SegmentNote::new(segment, at);
-        for reset in self.resets.iter_mut().rev().take(RESETS_WATCHED) {
-            reset.follow(&note);
-        }
-        if segment.flags.rst() {
-            self.record_reset(&note, segment.dst, max_resets);
+        // Notes are made only where a reset needs them: for the reset itself, and for the
+        // resets already seen, which keep the segments that follow them.
+        if segment.flags.rst() || !self.resets.is_empty() {
+            let note = SegmentNote::new(segment, at);
+            for reset in self.resets.iter_mut().rev().take(RESETS_WATCHED) {
+                reset.follow(&note);
+            }
+            if segment.flags.rst() {
+                self.record_reset(&note, segment.dst, max_resets);
+            }
         }
         let sender = if is_client {
             &mut self.client_side
@@ -318,13 +320,13 @@ impl Flow {
         };
         if sender.is_dropped_for_checksum(segment.checksum) {
             // A receiver drops this segment; Zeek notes 'C' and ignores it otherwise.
-            sender.packets += 1;
+            sender.packets = sender.packets.saturating_add(1);
             self.history
                 .scaled(&mut sender.letters.checksum, 'C', is_client);
             return;
         }
         if sender.is_keepalive(segment) {
-            sender.keepalives += 1;
+            sender.keepalives = sender.keepalives.saturating_add(1);
         }
         if !segment.flags.rst() && !self.resets.is_empty() {
             self.tell_resets(segment);
@@ -332,10 +334,7 @@ impl Flow {
         self.side_mut(is_client).note(segment, at.ts);
         self.note_handshake(segment, is_client, at.ts);
         self.track(segment, is_client, at.ts);
-        if self.recent.len() == RECENT_SEGMENTS {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(note);
+        self.recent.push(segment, at, is_client);
     }
 
     fn record_reset(&mut self, note: &SegmentNote, dst: SocketAddr, max_resets: usize) {
@@ -362,7 +361,7 @@ impl Flow {
         self.resets.push(Reset::new(
             note,
             dst,
-            &self.recent,
+            &self.recent.notes(self.client, self.server),
             sender_next,
             u32::try_from(earlier).unwrap_or(u32::MAX),
             before,
@@ -411,7 +410,7 @@ impl Flow {
         self.history
             .observe(flags, &mut sender.letters, rel_seq, len, is_client);
         if segment.wnd == 0 && !flags.rst() {
-            sender.zero_windows += 1;
+            sender.zero_windows = sender.zero_windows.saturating_add(1);
             if peer.state != EndpointState::Closed && sender.state != EndpointState::Reset {
                 self.history
                     .scaled(&mut sender.letters.zero_window, 'W', is_client);
@@ -430,7 +429,7 @@ impl Flow {
             }
         }
         if sender.advance(one_past, flags.syn() || flags.rst(), flags.fin(), len) {
-            sender.retransmissions += 1;
+            sender.retransmissions = sender.retransmissions.saturating_add(1);
             self.history
                 .scaled(&mut sender.letters.retransmit, 'T', is_client);
         }
@@ -465,7 +464,7 @@ impl Flow {
 impl Flow {
     /// Segments seen from both sides.
     pub fn packets(&self) -> u64 {
-        self.client_side.packets + self.server_side.packets
+        u64::from(self.client_side.packets) + u64::from(self.server_side.packets)
     }
 }
 

@@ -4,10 +4,9 @@
 //! Attribution reads these; the flow fills them in as segments arrive. Everything here is
 //! bounded: a few segment notes per reset, and counters.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use crate::decode::{Checksum, Segment, TcpOptions};
+use crate::decode::{Checksum, Segment};
 use crate::tcp::{Flags, SeqNum};
 use crate::time::Span;
 
@@ -26,7 +25,6 @@ pub struct SegmentNote {
     pub ttl: u8,
     pub ip_id: Option<u16>,
     pub df: bool,
-    pub options: TcpOptions,
     pub checksum: Checksum,
 }
 
@@ -43,7 +41,6 @@ impl SegmentNote {
             ttl: segment.ip.ttl,
             ip_id: segment.ip.ip_id,
             df: segment.ip.df,
-            options: segment.options,
             checksum: segment.checksum,
         }
     }
@@ -76,8 +73,9 @@ pub struct Reset {
     pub packets_after: Vec<SegmentNote>,
 }
 
-/// How many segments before a RST are kept with it for the ladder diagram.
-pub const PACKETS_BEFORE: usize = 8;
+/// How many segments before a RST are kept with it for the ladder diagram (all the flow's
+/// ring holds).
+pub const PACKETS_BEFORE: usize = super::recent::RECENT_SEGMENTS;
 /// How many segments after a RST are kept with it.
 pub const PACKETS_AFTER: usize = 4;
 
@@ -107,7 +105,7 @@ impl Reset {
     pub(super) fn new(
         note: &SegmentNote,
         dst: SocketAddr,
-        recent: &VecDeque<SegmentNote>,
+        recent: &[SegmentNote],
         sender_next_seq: Option<SeqNum>,
         earlier_resets_from_sender: u32,
         before: BeforeReset,
@@ -121,7 +119,7 @@ impl Reset {
         Reset {
             segment: note.clone(),
             dst,
-            previous: recent.back().cloned(),
+            previous: recent.last().cloned(),
             trigger,
             silence_before_trigger,
             sender_next_seq,

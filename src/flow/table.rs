@@ -50,10 +50,35 @@ impl FlowKey {
     }
 }
 
+/// Feeds a segment to its flow and keeps the flow's deadline in the heap; false for a copy
+/// seen on another interface (left out).
+fn feed(
+    flow: &mut Flow,
+    key: FlowKey,
+    segment: &Segment,
+    at: FrameRef,
+    config: &FlowConfig,
+    deadlines: &mut BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
+) -> bool {
+    if !flow.admit(segment) {
+        return false;
+    }
+    let before = flow.deadline(config.idle_timeout);
+    flow.observe(segment, at, config.max_resets_per_flow);
+    let after = flow.deadline(config.idle_timeout);
+    // A deadline that moved later is found when the old entry pops; an earlier one needs its
+    // own entry. A new flow needs its first.
+    if after < before || flow.packets() == 1 {
+        deadlines.push(Reverse((after, flow.id, key)));
+    }
+    true
+}
+
 /// All live flows.
 pub struct FlowTable {
     config: FlowConfig,
-    flows: HashMap<FlowKey, Flow>,
+    /// Boxed: a flow is large, and the map moves its values when it grows.
+    flows: HashMap<FlowKey, Box<Flow>, foldhash::fast::RandomState>,
     /// (deadline, flow id, key); an entry is stale when its flow is gone or has moved on.
     deadlines: BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
     next_id: u64,
@@ -65,7 +90,7 @@ impl FlowTable {
     pub fn new(config: FlowConfig) -> FlowTable {
         FlowTable {
             config,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             deadlines: BinaryHeap::new(),
             next_id: 1,
             evicted: 0,
@@ -75,7 +100,7 @@ impl FlowTable {
     /// The live flow between two endpoints, if any.
     pub fn flow(&self, a: SocketAddr, b: SocketAddr) -> Option<&Flow> {
         let key = if a <= b { FlowKey(a, b) } else { FlowKey(b, a) };
-        self.flows.get(&key)
+        self.flows.get(&key).map(|flow| &**flow)
     }
 
     /// How many flows are live.
@@ -93,37 +118,23 @@ impl FlowTable {
     pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) -> bool {
         self.expire(at.ts, done);
         let key = FlowKey::of(segment);
-        if self
-            .flows
-            .get(&key)
-            .is_some_and(|flow| flow.is_reused_by(segment))
+        // The common case, one lookup: a segment of a live flow.
+        if let Some(flow) = self.flows.get_mut(&key)
+            && !flow.is_reused_by(segment)
         {
+            return feed(flow, key, segment, at, &self.config, &mut self.deadlines);
+        }
+        if self.flows.contains_key(&key) {
             self.finish(key, FlowEnd::Reused, done);
         }
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.config.max_flows {
-                self.evict_one(done);
-            }
-            let flip = sender_is_server(segment.flags, segment.src.port(), segment.dst.port());
-            let flow = Flow::new(self.next_id, segment, at, flip);
-            self.next_id += 1;
-            self.flows.insert(key, flow);
+        if self.flows.len() >= self.config.max_flows {
+            self.evict_one(done);
         }
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return true;
-        };
-        if !flow.admit(segment) {
-            return false;
-        }
-        let before = flow.deadline(self.config.idle_timeout);
-        flow.observe(segment, at, self.config.max_resets_per_flow);
-        let after = flow.deadline(self.config.idle_timeout);
-        // A deadline that moved later is found when the old entry pops; an earlier one needs
-        // its own entry. A new flow needs its first.
-        if after < before || flow.packets() == 1 {
-            self.deadlines.push(Reverse((after, flow.id, key)));
-        }
-        true
+        let flip = sender_is_server(segment.flags, segment.src.port(), segment.dst.port());
+        let flow = Box::new(Flow::new(self.next_id, segment, at, flip));
+        self.next_id += 1;
+        let flow = self.flows.entry(key).insert_entry(flow).into_mut();
+        feed(flow, key, segment, at, &self.config, &mut self.deadlines)
     }
 
     /// Finishes every flow whose deadline is at or before `now`.
@@ -151,7 +162,7 @@ impl FlowTable {
 
     /// Finishes every live flow (the input ended), oldest first.
     pub fn finish_all(&mut self, done: &mut Vec<Flow>) {
-        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, flow)| flow).collect();
+        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, flow)| *flow).collect();
         rest.sort_by_key(|flow| flow.id);
         for mut flow in rest {
             flow.end = FlowEnd::EndOfInput;
@@ -163,7 +174,7 @@ impl FlowTable {
     fn finish(&mut self, key: FlowKey, end: FlowEnd, done: &mut Vec<Flow>) {
         if let Some(mut flow) = self.flows.remove(&key) {
             flow.end = end;
-            done.push(flow);
+            done.push(*flow);
         }
     }
 

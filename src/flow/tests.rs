@@ -256,3 +256,13 @@ fn payload_bytes_count_sequence_space_across_wraparound() {
     assert_eq!(flows[0].payload_bytes().0, 100);
     assert_eq!(flows[0].conn_state(), "S1");
 }
+
+/// Per-flow state is counted in bytes: a live flow is one allocation of this size (its ring
+/// of recent segments inline), plus its resets when it has any.
+#[test]
+fn a_live_flow_stays_small() {
+    let flow = std::mem::size_of::<Flow>();
+    let endpoint = std::mem::size_of::<Endpoint>();
+    assert!(flow <= 1024, "Flow grew to {flow} bytes");
+    assert!(endpoint <= 256, "Endpoint grew to {endpoint} bytes");
+}

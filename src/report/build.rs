@@ -233,7 +233,7 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
         first_ts: format_ts(flow.first_ts),
         last_ts: format_ts(flow.last_ts),
         duration_s: round_micros(flow.last_ts.since(flow.first_ts).as_secs_f64()),
-        packets: per_side(|side| side.packets),
+        packets: per_side(|side| u64::from(side.packets)),
         payload_bytes: PerSide {
             client: client_bytes,
             server: server_bytes,
@@ -249,9 +249,9 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
             .handshake
             .rtt()
             .map(|rtt| (rtt.as_millis_f64() * 1000.0).round() / 1000.0),
-        retransmissions: per_side(|side| side.retransmissions),
-        zero_windows: per_side(|side| side.zero_windows),
-        keepalives: per_side(|side| side.keepalives),
+        retransmissions: per_side(|side| u64::from(side.retransmissions)),
+        zero_windows: per_side(|side| u64::from(side.zero_windows)),
+        keepalives: per_side(|side| u64::from(side.keepalives)),
         tunneled: flow.tunneled,
         resets: flow
             .resets

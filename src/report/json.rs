@@ -31,6 +31,9 @@ pub fn write_flow_line(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()>
 #[derive(Debug)]
 pub struct JsonStream {
     flows: u64,
+    /// One flow, pretty-printed, then indented: reused from flow to flow.
+    pretty: Vec<u8>,
+    indented: Vec<u8>,
 }
 
 impl JsonStream {
@@ -53,22 +56,25 @@ impl JsonStream {
             write!(out, ",\n  \"anonymized\": true")?;
         }
         write!(out, ",\n  \"flows\": [")?;
-        Ok(JsonStream { flows: 0 })
+        Ok(JsonStream {
+            flows: 0,
+            pretty: Vec::new(),
+            indented: Vec::new(),
+        })
     }
 
     /// Writes one finished flow into the `flows` array.
     pub fn flow(&mut self, flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+        self.pretty.clear();
+        serde_json::to_writer_pretty(&mut self.pretty, flow)?;
+        self.indented.clear();
         if self.flows > 0 {
-            write!(out, ",")?;
+            self.indented.push(b',');
         }
-        write!(out, "\n    ")?;
-        let mut indented = Indented {
-            out,
-            indent: b"    ",
-        };
-        serde_json::to_writer_pretty(&mut indented, flow)?;
+        self.indented.extend_from_slice(b"\n    ");
+        indent(&self.pretty, b"    ", &mut self.indented);
         self.flows += 1;
-        Ok(())
+        out.write_all(&self.indented)
     }
 
     /// Closes the `flows` array and writes inputs, summary and warnings from `report` (its
@@ -89,31 +95,22 @@ impl JsonStream {
 
 /// One value, pretty-printed at the first level of the document.
 fn value<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    let mut indented = Indented { out, indent: b"  " };
-    serde_json::to_writer_pretty(&mut indented, value)?;
-    Ok(())
+    let pretty = serde_json::to_vec_pretty(value)?;
+    let mut indented = Vec::with_capacity(pretty.len() + pretty.len() / 8);
+    indent(&pretty, b"  ", &mut indented);
+    out.write_all(&indented)
 }
 
-/// A writer that indents every line after the first.
-struct Indented<'a> {
-    out: &'a mut dyn Write,
-    indent: &'static [u8],
-}
-
-impl Write for Indented<'_> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let mut rest = bytes;
-        while let Some(at) = rest.iter().position(|&b| b == b'\n') {
-            self.out.write_all(&rest[..=at])?;
-            self.out.write_all(self.indent)?;
-            rest = &rest[at + 1..];
-        }
-        self.out.write_all(rest)?;
-        Ok(bytes.len())
+/// Copies `text`, indenting every line after the first by `by`.
+fn indent(text: &[u8], by: &[u8], into: &mut Vec<u8>) {
+    let mut lines = text.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        into.extend_from_slice(first);
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    for line in lines {
+        into.push(b'\n');
+        into.extend_from_slice(by);
+        into.extend_from_slice(line);
     }
 }
 
