@@ -174,7 +174,7 @@ pub fn export_pcap(
         loop {
             let frame = match source.next_frame() {
                 NextFrame::Frame(frame) => frame,
-                NextFrame::Filtered(_) | NextFrame::Idle(_) => continue,
+                NextFrame::Filtered(..) | NextFrame::Idle(_) => continue,
                 // A cut-off input was reported by the analysis; what came before it is here.
                 NextFrame::End | NextFrame::Broken(_) => break,
             };

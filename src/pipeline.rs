@@ -47,8 +47,13 @@ pub trait Sink {
     }
 }
 
+/// A pcap record's header, counted per frame in `InputStats::bytes`.
+const RECORD_HEADER: u64 = 16;
+
 /// What a sink may look at while the capture runs.
 pub struct LiveView<'a> {
+    /// Which input is being read (its index in the paths given).
+    pub input: usize,
     pub table: &'a FlowTable,
     pub hosts: &'a HostBaselines,
     pub stats: &'a InputStats,
@@ -132,8 +137,9 @@ impl Stages<'_> {
         self.table.evicted
     }
 
-    pub(crate) fn tick(&mut self, now: Timestamp, stats: &InputStats) -> bool {
+    pub(crate) fn tick(&mut self, now: Timestamp, input: usize, stats: &InputStats) -> bool {
         let view = LiveView {
+            input,
             table: &self.table,
             hosts: &self.hosts,
             stats,
@@ -149,6 +155,9 @@ pub struct InputStats {
     pub link_type: &'static str,
     /// Frames read, filtered or not.
     pub frames: u64,
+    /// About how many bytes of the input were read (a pcap record header and the captured
+    /// bytes per frame): for progress, not for the report.
+    pub bytes: u64,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
     pub filtered: u64,
@@ -187,9 +196,17 @@ pub fn analyze(
     options: &AnalyzeOptions,
     on_flow: &mut dyn FnMut(AnalyzedFlow),
 ) -> Result<RunStats, CaptureError> {
+    analyze_into(paths, options, &mut FlowsTo(on_flow))
+}
+
+/// Analyses capture files into a sink, which also sees every frame go by (`tick`).
+pub fn analyze_into(
+    paths: &[PathBuf],
+    options: &AnalyzeOptions,
+    sink: &mut dyn Sink,
+) -> Result<RunStats, CaptureError> {
     check_inputs(paths, options)?;
-    let mut sink = FlowsTo(on_flow);
-    let mut stages = Stages::new(options.flows, &mut sink).anonymizing(options.anonymize);
+    let mut stages = Stages::new(options.flows, sink).anonymizing(options.anonymize);
     let mut stats = RunStats::default();
     for (input, path) in paths.iter().enumerate() {
         let mut source = FileSource::open(path, options.filter.as_deref())?;
@@ -227,8 +244,9 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
     loop {
         let frame = match source.next_frame() {
             NextFrame::Frame(frame) => frame,
-            NextFrame::Filtered(ts) => {
+            NextFrame::Filtered(ts, captured) => {
                 stats.frames += 1;
+                stats.bytes += RECORD_HEADER + u64::from(captured);
                 stats.filtered += 1;
                 stats.first_ts.get_or_insert(ts);
                 stats.last_ts = Some(ts);
@@ -236,7 +254,7 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
             }
             NextFrame::Idle(now) => {
                 stages.expire(now);
-                if stages.tick(now, &stats) {
+                if stages.tick(now, input, &stats) {
                     break;
                 }
                 continue;
@@ -248,6 +266,7 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
             }
         };
         stats.frames += 1;
+        stats.bytes += RECORD_HEADER + frame.data.len() as u64;
         stats.first_ts.get_or_insert(frame.ts);
         stats.last_ts = Some(frame.ts);
         let at = FrameRef {
@@ -273,7 +292,7 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
             Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
         }
-        if stages.tick(at.ts, &stats) {
+        if stages.tick(at.ts, input, &stats) {
             break;
         }
     }

@@ -487,3 +487,75 @@ fn output_has_no_escape_codes_when_stdout_is_not_a_terminal() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The progress bar: on a terminal only, for big inputs, never with --quiet.
+
+/// A capture over 8 MB: one long transfer of full-size segments.
+fn big_capture(dir: &Path) -> PathBuf {
+    let mut bulk = Conversation::new("192.0.2.10:51514", "198.51.100.7:443");
+    bulk.handshake();
+    for _ in 0..7000 {
+        bulk.server_data(1400);
+    }
+    bulk.server_rst();
+    let path = dir.join("big.pcap");
+    write_pcap(&path, DLT_EN10MB, &bulk.ethernet_frames());
+    assert!(fs::metadata(&path).unwrap().len() > 8 << 20);
+    path
+}
+
+/// Runs rstscope under `script`, so its standard error is a terminal; returns what it wrote.
+fn on_a_terminal(args: &[&str]) -> String {
+    let command = std::iter::once(env!("CARGO_BIN_EXE_rstscope"))
+        .chain(args.iter().copied())
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command on a terminal");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_big_input_gets_a_progress_bar_on_a_terminal_only() {
+    let dir = temp_dir();
+    let capture = show(&big_capture(dir.path()));
+    let shown = on_a_terminal(&["analyze", "-F", "json", "-o", "/dev/null", &capture]);
+    assert!(
+        shown.contains("packets/s") && shown.contains("% "),
+        "no progress bar on a terminal: {shown:?}"
+    );
+    assert!(
+        shown.ends_with("\r\x1b[K"),
+        "the bar is wiped at the end: {shown:?}"
+    );
+    let quiet = on_a_terminal(&[
+        "analyze",
+        "--quiet",
+        "-F",
+        "json",
+        "-o",
+        "/dev/null",
+        &capture,
+    ]);
+    assert!(
+        !quiet.contains("packets/s"),
+        "--quiet still drew: {quiet:?}"
+    );
+    // Not a terminal: nothing on stderr at all.
+    let out = rstscope(&["analyze", "-F", "json", "-o", "/dev/null", &capture]);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

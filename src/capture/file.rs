@@ -88,7 +88,7 @@ impl Source for FileSource {
         if let Some(program) = &self.filter
             && !program.filter(packet.data)
         {
-            return NextFrame::Filtered(ts);
+            return NextFrame::Filtered(ts, packet.header.caplen);
         }
         NextFrame::Frame(Frame {
             number: self.frames_read,

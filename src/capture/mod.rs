@@ -38,8 +38,9 @@ pub struct Frame<'a> {
 pub enum NextFrame<'a> {
     /// A frame that passed the filter (or there is no filter).
     Frame(Frame<'a>),
-    /// A frame that the BPF filter rejected, with its time; it still used up a frame number.
-    Filtered(Timestamp),
+    /// A frame that the BPF filter rejected, with its time and captured length; it still used
+    /// up a frame number.
+    Filtered(Timestamp, u32),
     /// No frame arrived within the read timeout (live capture); the current time.
     Idle(Timestamp),
     /// The input ended cleanly.

@@ -397,7 +397,7 @@ mod tests {
             let stats = InputStats::default();
             stages.observe(&segment(c(S, 100, 0, 0)), at(1, 0));
             stages.observe(&segment(s(R | A, 0, 101, 0)), at(2, 10));
-            stages.tick(at(2, 1100).ts, &stats);
+            stages.tick(at(2, 1100).ts, 0, &stats);
             let other = "192.0.2.10:40000".parse().unwrap_or(client_addr());
             let from_other = |step| {
                 let mut seg = segment(step);

@@ -12,9 +12,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
 use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
-use crate::pipeline::{AnalyzeOptions, RunStats, analyze, check_inputs};
+use crate::pipeline::{
+    AnalyzeOptions, AnalyzedFlow, LiveView, RunStats, Sink, analyze_into, check_inputs,
+};
 use crate::report::{self, ReportBuilder, Retain, flow_report, html, markdown, table};
 use crate::time::Span;
+use crate::time::Timestamp;
+use progress::Progress;
 use stream::FlowStream;
 
 const ABOUT: &str = "Who really reset this TCP connection, and why?";
@@ -43,6 +47,7 @@ struct Cli {
 }
 
 mod capture;
+mod progress;
 mod stream;
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,10 @@ struct AnalyzeArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// No progress bar (it is shown only on a terminal, for inputs over 8 MB).
+    #[arg(short, long)]
+    quiet: bool,
 
     /// Also write the packets of every flow that carried a reset (or of the --flow IDs) to
     /// FILE, a pcap in the inputs' link type: a small attachment that says what it must.
@@ -222,6 +231,7 @@ struct Config {
     output: Option<PathBuf>,
     export: Option<PathBuf>,
     export_ids: Vec<u64>,
+    quiet: bool,
 }
 
 impl AnalyzeArgs {
@@ -238,6 +248,7 @@ impl AnalyzeArgs {
             output: self.output,
             export: self.export_pcap,
             export_ids: self.flow_ids,
+            quiet: self.quiet,
         })
     }
 }
@@ -271,7 +282,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     let mut write_error: Option<io::Error> = None;
     let mut selection = FlowSelection::new(&config.export_ids);
     let mut flows_total = 0;
-    let stats = analyze(&config.files, &config.options, &mut |flow| {
+    let mut on_flow = |flow: AnalyzedFlow| {
         flows_total += 1;
         if config.export.is_some() {
             selection.consider(&flow.flow);
@@ -283,7 +294,17 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
             write_error = Some(err);
         }
         builder.add(report);
-    })?;
+    };
+    let progress = Progress::for_inputs(&config.files, config.quiet, io::stderr().is_terminal());
+    let mut sink = AnalyzeSink {
+        on_flow: &mut on_flow,
+        progress,
+    };
+    let stats = analyze_into(&config.files, &config.options, &mut sink)?;
+    if let Some(progress) = &mut sink.progress {
+        progress.finish();
+    }
+    drop(sink);
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
@@ -297,6 +318,25 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         )?);
     }
     Ok(outcome)
+}
+
+/// `analyze`'s sink: finished flows to the output, frames to the progress bar.
+struct AnalyzeSink<'a> {
+    on_flow: &'a mut dyn FnMut(AnalyzedFlow),
+    progress: Option<Progress>,
+}
+
+impl Sink for AnalyzeSink<'_> {
+    fn flow(&mut self, flow: AnalyzedFlow) {
+        (self.on_flow)(flow);
+    }
+
+    fn tick(&mut self, _now: Timestamp, live: &LiveView<'_>) -> bool {
+        if let Some(progress) = &mut self.progress {
+            progress.tick(live.input, live.stats.bytes);
+        }
+        false
+    }
 }
 
 /// `--export-pcap`: the second read of the inputs; returns warnings (ids that matched no flow).
