@@ -50,7 +50,7 @@ impl Progress {
     /// Called for every frame, with the bytes read so far of input `input`.
     pub(super) fn tick(&mut self, input: usize, bytes: u64) {
         self.frames_seen += 1;
-        if self.frames_seen % CHECK_EVERY != 0 {
+        if !self.frames_seen.is_multiple_of(CHECK_EVERY) {
             return;
         }
         let now = Instant::now();
