@@ -126,14 +126,18 @@ impl Stages<'_> {
             self.hosts.observe_flow(flow);
         }
         for flow in self.done.drain(..) {
-            let attributions = attribute(&flow, &self.hosts);
-            self.sink.flow(AnalyzedFlow { flow, attributions });
+            deliver(&self.hosts, &mut *self.sink, flow);
         }
     }
 
     pub(crate) fn finish_all(&mut self) -> u64 {
-        self.table.finish_all(&mut self.done);
-        self.finish();
+        // What every live flow tells about its hosts, before any of them is judged.
+        for flow in self.table.live() {
+            self.hosts.observe_flow(flow);
+        }
+        let (hosts, sink) = (&self.hosts, &mut *self.sink);
+        self.table
+            .finish_all(&mut |flow| deliver(hosts, &mut *sink, flow));
         self.table.evicted
     }
 
@@ -146,6 +150,12 @@ impl Stages<'_> {
         };
         self.sink.tick(now, &view)
     }
+}
+
+/// Attributes a finished flow and hands it to the sink.
+fn deliver(hosts: &HostBaselines, sink: &mut dyn Sink, flow: Flow) {
+    let attributions = attribute(&flow, hosts);
+    sink.flow(AnalyzedFlow { flow, attributions });
 }
 
 /// What one input gave.

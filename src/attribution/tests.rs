@@ -23,7 +23,7 @@ fn analyze(segments: &[(Segment, i64)]) -> Vec<(Flow, Vec<Attribution>)> {
         };
         table.observe(segment, at, &mut done);
     }
-    table.finish_all(&mut done);
+    table.finish_all(&mut |flow| done.push(flow));
     done.iter().for_each(|flow| hosts.observe_flow(flow));
     done.into_iter()
         .map(|flow| {

@@ -85,11 +85,6 @@ pub(super) struct CaptureArgs {
     #[command(flatten)]
     anonymize: super::AnonymizeArgs,
 
-    /// The final report lists at most this many flows, the most recent (all are counted), so
-    /// a capture left running for days keeps a bounded report in memory.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    report_flows: usize,
-
     #[command(flatten)]
     flows: FlowArgs,
 }
@@ -288,7 +283,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         stream,
         out: &mut out.writer,
         builder: ReportBuilder::new(args.format.retain(args.all))
-            .listing_at_most(args.report_flows)
+            .listing_at_most(args.flows.report_flows)
             .made_by(command, anonymize.is_some()),
         pending: VecDeque::new(),
         announced: HashMap::new(),

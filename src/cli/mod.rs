@@ -15,7 +15,7 @@ use crate::flow::FlowConfig;
 use crate::pipeline::{
     AnalyzeOptions, AnalyzedFlow, LiveView, RunStats, Sink, analyze_into, check_inputs,
 };
-use crate::report::{self, ReportBuilder, Retain, flow_report, html, markdown, table};
+use crate::report::{ReportBuilder, Retain, flow_report, html, markdown, table};
 use crate::time::Span;
 use crate::time::Timestamp;
 use progress::Progress;
@@ -183,11 +183,18 @@ struct FlowArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
 
-    /// Keep at most this many live flows; beyond it the flow closest to expiring is finished
-    /// early and counted in the summary. Bounds memory on floods, scans and long captures.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+    /// Keep at most this many live flows (about 1 KB each); beyond it the flow closest to
+    /// expiring (the oldest idle one) is finished early and counted in the summary. Bounds
+    /// memory on floods, scans and long captures.
+    #[arg(long, value_name = "N", default_value_t = 250_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_flows: u64,
+
+    /// Table, Markdown and HTML reports list at most this many flows, the most recently
+    /// finished (all are counted in the summary; JSON lists every one), so a flood or a
+    /// capture left running for days keeps a bounded report in memory.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    report_flows: usize,
 }
 
 impl FlowArgs {
@@ -232,6 +239,7 @@ struct Config {
     export: Option<PathBuf>,
     export_ids: Vec<u64>,
     quiet: bool,
+    report_flows: usize,
 }
 
 impl AnalyzeArgs {
@@ -249,6 +257,7 @@ impl AnalyzeArgs {
             export: self.export_pcap,
             export_ids: self.flow_ids,
             quiet: self.quiet,
+            report_flows: self.flows.report_flows,
         })
     }
 }
@@ -278,7 +287,9 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     let anonymized = config.options.anonymize.is_some();
     let mut stream = FlowStream::start(config.format, &command, anonymized, &mut out.writer)
         .map_err(|err| out.failed(err))?;
-    let mut builder = ReportBuilder::new(config.retain).made_by(command, anonymized);
+    let mut builder = ReportBuilder::new(config.retain)
+        .listing_at_most(config.report_flows)
+        .made_by(command, anonymized);
     let mut write_error: Option<io::Error> = None;
     let mut selection = FlowSelection::new(&config.export_ids);
     let mut flows_total = 0;
@@ -451,7 +462,7 @@ fn finish_output(
         .map_err(|err| out.failed(err))?;
     Ok(Outcome {
         complete: stats.inputs.iter().all(|input| input.broken.is_none()),
-        warnings: report::warnings(stats),
+        warnings: report.warnings,
     })
 }
 

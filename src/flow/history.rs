@@ -67,14 +67,25 @@ fn cased(letter: char, is_orig: bool) -> char {
     }
 }
 
+/// At most this many letters are kept: Zeek repeats `S`, `F` and `R` for every new sequence
+/// number, so a storm of resets into one connection would otherwise grow it without end.
+pub const MAX_HISTORY_LETTERS: usize = 64;
+
 impl History {
     pub fn as_str(&self) -> &str {
         &self.letters
     }
 
+    /// Appends a letter while there is room.
+    fn add(&mut self, letter: char) {
+        if self.letters.len() < MAX_HISTORY_LETTERS {
+            self.letters.push(letter);
+        }
+    }
+
     /// Appends `^`: the roles of originator and responder were swapped.
     pub fn flip(&mut self) {
-        self.letters.push('^');
+        self.add('^');
     }
 
     /// Zeek's CheckHistory: adds the letter the first time its slot is used in this direction.
@@ -87,7 +98,7 @@ impl History {
         };
         if self.seen & mask == 0 {
             self.seen |= mask;
-            self.letters.push(cased(letter, is_orig));
+            self.add(cased(letter, is_orig));
             false
         } else {
             true
@@ -97,7 +108,7 @@ impl History {
     /// Adds a scaled letter (`c t w g`) when its counter says so.
     pub fn scaled(&mut self, counter: &mut Scaled, letter: char, is_orig: bool) {
         if counter.fire() {
-            self.letters.push(cased(letter, is_orig));
+            self.add(cased(letter, is_orig));
         }
     }
 
@@ -122,18 +133,18 @@ impl History {
         if flags.syn() {
             let letter = if flags.ack() { 'H' } else { 'S' };
             if self.check(Slot::Syn, letter, is_orig) && rel_seq != memory.last_syn {
-                self.letters.push(cased(letter, is_orig));
+                self.add(cased(letter, is_orig));
             }
             memory.last_syn = rel_seq;
         } else if flags.fin() {
             let end = rel_seq.wrapping_add(u64::from(len));
             if self.check(Slot::Fin, 'F', is_orig) && end != memory.last_fin {
-                self.letters.push(cased('F', is_orig));
+                self.add(cased('F', is_orig));
             }
             memory.last_fin = end;
         } else if flags.rst() {
             if self.check(Slot::Rst, 'R', is_orig) && rel_seq != memory.last_rst {
-                self.letters.push(cased('R', is_orig));
+                self.add(cased('R', is_orig));
             }
             memory.last_rst = rel_seq;
         } else if len > 0 {

@@ -358,6 +358,10 @@ impl Flow {
             server_fin: self.server_side.fin_count > 0,
             payload: client_bytes + server_bytes > 0,
         };
+        if self.resets.is_empty() {
+            // Most flows see one reset: room for exactly one, not the usual four.
+            self.resets.reserve_exact(1);
+        }
         self.resets.push(Reset::new(
             note,
             dst,

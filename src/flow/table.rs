@@ -161,14 +161,28 @@ impl FlowTable {
     }
 
     /// Finishes every live flow (the input ended), oldest first.
-    pub fn finish_all(&mut self, done: &mut Vec<Flow>) {
-        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, flow)| *flow).collect();
-        rest.sort_by_key(|flow| flow.id);
-        for mut flow in rest {
-            flow.end = FlowEnd::EndOfInput;
-            done.push(flow);
+    pub fn finish_all(&mut self, each: &mut dyn FnMut(Flow)) {
+        // One flow out of the table at a time, oldest first: a table of a million flows is
+        // not copied whole on the way out.
+        let mut order: Vec<(u64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(key, flow)| (flow.id, *key))
+            .collect();
+        order.sort_unstable();
+        for (_, key) in order {
+            if let Some(mut flow) = self.flows.remove(&key) {
+                flow.end = FlowEnd::EndOfInput;
+                each(*flow);
+            }
         }
-        self.deadlines.clear();
+        self.flows = HashMap::default();
+        self.deadlines = BinaryHeap::new();
+    }
+
+    /// The live flows, in no particular order.
+    pub fn live(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.values().map(|flow| &**flow)
     }
 
     fn finish(&mut self, key: FlowKey, end: FlowEnd, done: &mut Vec<Flow>) {

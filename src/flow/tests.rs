@@ -25,7 +25,7 @@ fn run_with(config: FlowConfig, steps: &[Step]) -> Vec<Flow> {
         };
         table.observe(&segment(*step), at, &mut done);
     }
-    table.finish_all(&mut done);
+    table.finish_all(&mut |flow| done.push(flow));
     done
 }
 
