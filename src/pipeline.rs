@@ -11,7 +11,7 @@ use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::attribution::{Attribution, HostBaselines, attribute};
 use crate::capture::{CaptureError, FileSource, NextFrame, Source};
 use crate::decode::{Captured, Decoded, Segment, Skip, decode};
-use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef};
+use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
 use crate::time::Timestamp;
 
 /// What the analysis needs besides the files.
@@ -46,6 +46,9 @@ pub trait Sink {
         false
     }
 }
+
+/// How many segments of each side of each flow teach the host baselines.
+const HOST_SAMPLES_PER_FLOW: u32 = 16;
 
 /// A pcap record's header, counted per frame in `InputStats::bytes`.
 const RECORD_HEADER: u64 = 16;
@@ -105,15 +108,21 @@ impl Stages<'_> {
 
     /// Returns false when the segment was a copy seen on another interface, left out.
     pub(crate) fn observe(&mut self, segment: &Segment, at: FrameRef) -> bool {
-        let kept = self.table.observe(segment, at, &mut self.done);
-        if kept {
+        let observed = self.table.observe(segment, at, &mut self.done);
+        let Observed::Kept { sender_packets } = observed else {
+            self.finish();
+            return false;
+        };
+        // A host's usual TTL shows in the first segments of each of its flows; a bulk
+        // transfer's millionth segment adds nothing but a lookup.
+        if sender_packets <= HOST_SAMPLES_PER_FLOW {
             self.hosts.observe(segment);
-            if segment.flags.rst() {
-                self.sink.reset_seen(segment, at);
-            }
+        }
+        if segment.flags.rst() {
+            self.sink.reset_seen(segment, at);
         }
         self.finish();
-        kept
+        true
     }
 
     pub(crate) fn expire(&mut self, now: Timestamp) {

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
 pub use reset::{AfterReset, BeforeReset, Reset, SegmentNote};
 pub use state::EndpointState;
-pub use table::{FlowConfig, FlowTable};
+pub use table::{FlowConfig, FlowTable, Observed};
 
 use crate::decode::Segment;
 use crate::tcp::SeqNum;

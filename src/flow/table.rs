@@ -37,8 +37,30 @@ impl Default for FlowConfig {
 }
 
 /// Unordered pair of endpoints: both directions of a flow map to the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct FlowKey(SocketAddr, SocketAddr);
+
+/// One hasher call per key: addresses and ports packed into 128-bit words (the derived hash
+/// feeds every field of both `SocketAddr`s separately).
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn word(addr: &SocketAddr) -> u128 {
+            match addr {
+                SocketAddr::V4(v4) => u128::from(u32::from(*v4.ip())) << 16 | u128::from(v4.port()),
+                SocketAddr::V6(v6) => u128::from(*v6.ip()) ^ u128::from(v6.port()) << 112,
+            }
+        }
+        match (self.0, self.1) {
+            (SocketAddr::V4(_), SocketAddr::V4(_)) => {
+                state.write_u128(word(&self.0) << 64 | word(&self.1));
+            }
+            _ => {
+                state.write_u128(word(&self.0));
+                state.write_u128(word(&self.1));
+            }
+        }
+    }
+}
 
 impl FlowKey {
     fn of(segment: &Segment) -> FlowKey {
@@ -50,8 +72,16 @@ impl FlowKey {
     }
 }
 
-/// Feeds a segment to its flow and keeps the flow's deadline in the heap; false for a copy
-/// seen on another interface (left out).
+/// What became of a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// Part of its flow; the sender had sent this many segments in the flow so far.
+    Kept { sender_packets: u32 },
+    /// A copy of a packet just seen on another interface (`any` captures): left out.
+    Copy,
+}
+
+/// Feeds a segment to its flow and keeps the flow's deadline in the heap.
 fn feed(
     flow: &mut Flow,
     key: FlowKey,
@@ -59,9 +89,9 @@ fn feed(
     at: FrameRef,
     config: &FlowConfig,
     deadlines: &mut BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
-) -> bool {
+) -> Observed {
     if !flow.admit(segment) {
-        return false;
+        return Observed::Copy;
     }
     let before = flow.deadline(config.idle_timeout);
     flow.observe(segment, at, config.max_resets_per_flow);
@@ -71,7 +101,14 @@ fn feed(
     if after < before || flow.packets() == 1 {
         deadlines.push(Reverse((after, flow.id, key)));
     }
-    true
+    let sender = if segment.src == flow.client {
+        &flow.client_side
+    } else {
+        &flow.server_side
+    };
+    Observed::Kept {
+        sender_packets: sender.packets,
+    }
 }
 
 /// All live flows.
@@ -113,9 +150,7 @@ impl FlowTable {
     }
 
     /// Feeds one segment; flows that finished on the way are appended to `done`.
-    /// Returns false when the segment was left out as a copy of a packet already seen on
-    /// another interface (`any` captures).
-    pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) -> bool {
+    pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) -> Observed {
         self.expire(at.ts, done);
         let key = FlowKey::of(segment);
         // The common case, one lookup: a segment of a live flow.
