@@ -165,7 +165,7 @@ fn good_pcap_with(extra: Vec<Vec<u8>>) -> Vec<u8> {
 /// A pcapng block: type, total length, body (padded), total length again.
 fn block(kind: u32, body: &[u8]) -> Vec<u8> {
     let mut body = body.to_vec();
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
     let total = (12 + body.len()) as u32;
@@ -196,7 +196,7 @@ fn idb(linktype: u16, options: &[(u16, Vec<u8>)]) -> Vec<u8> {
         body.extend_from_slice(&code.to_le_bytes());
         body.extend_from_slice(&(value.len() as u16).to_le_bytes());
         body.extend_from_slice(value);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
     }
