@@ -37,6 +37,37 @@ impl Timestamp {
     }
 }
 
+/// A timestamp that may be absent, in 8 bytes (an `Option<Timestamp>` takes 16): the earliest
+/// representable time stands for "none", which no capture can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MaybeTime(i64);
+
+impl Default for MaybeTime {
+    fn default() -> Self {
+        MaybeTime::NONE
+    }
+}
+
+impl MaybeTime {
+    pub const NONE: MaybeTime = MaybeTime(i64::MIN);
+
+    pub fn get(self) -> Option<Timestamp> {
+        (self != MaybeTime::NONE).then_some(Timestamp(self.0))
+    }
+
+    pub fn set(&mut self, ts: Timestamp) {
+        self.0 = ts.0.max(i64::MIN + 1);
+    }
+
+    pub fn is_some(self) -> bool {
+        self != MaybeTime::NONE
+    }
+
+    pub fn is_none(self) -> bool {
+        self == MaybeTime::NONE
+    }
+}
+
 impl Span {
     pub fn from_secs(secs: u64) -> Span {
         Span(

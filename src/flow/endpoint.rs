@@ -8,7 +8,6 @@ use super::history::LetterMemory;
 use super::state::EndpointState;
 use crate::decode::{Checksum, Segment};
 use crate::tcp::SeqNum;
-use crate::time::Timestamp;
 
 /// How many distinct TTL values a side remembers (with their counts).
 const TTL_SLOTS: usize = 4;
@@ -52,8 +51,6 @@ pub struct Endpoint {
     pub retransmissions: u32,
     pub zero_windows: u32,
     pub keepalives: u32,
-    pub first_ts: Option<Timestamp>,
-    pub last_ts: Option<Timestamp>,
     pub ttl: TtlSummary,
     pub ip_id: IpIdSummary,
 }
@@ -85,8 +82,6 @@ impl Default for Endpoint {
             retransmissions: 0,
             zero_windows: 0,
             keepalives: 0,
-            first_ts: None,
-            last_ts: None,
             ttl: TtlSummary::default(),
             ip_id: IpIdSummary::default(),
         }
@@ -261,10 +256,8 @@ impl Endpoint {
     }
 
     /// Updates the counters and summaries that do not depend on Zeek's rules.
-    pub(super) fn note(&mut self, segment: &Segment, ts: Timestamp) {
+    pub(super) fn note(&mut self, segment: &Segment) {
         self.packets = self.packets.saturating_add(1);
-        self.first_ts.get_or_insert(ts);
-        self.last_ts = Some(ts);
         if !segment.flags.rst() {
             // Baselines describe the host's ordinary segments, so a RST can be held up to them.
             self.ttl.note(segment.ip.ttl);
@@ -331,7 +324,8 @@ fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {
 /// how often each was seen, plus the last one.
 #[derive(Debug, Clone, Default)]
 pub struct TtlSummary {
-    slots: [(u8, u32); TTL_SLOTS],
+    /// (value, count), the count saturating at 65,535: enough to tell the usual value.
+    slots: [(u8, u16); TTL_SLOTS],
     used: u8,
     /// Packets whose TTL did not fit in the slots.
     pub others: u32,
@@ -354,7 +348,7 @@ impl TtlSummary {
     }
 
     /// The distinct values seen, with their counts.
-    pub fn values(&self) -> &[(u8, u32)] {
+    pub fn values(&self) -> &[(u8, u16)] {
         &self.slots[..usize::from(self.used)]
     }
 

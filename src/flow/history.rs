@@ -29,9 +29,11 @@ pub struct History {
 /// Per-endpoint memory for repeated letters: last sequence numbers and scaled counters.
 #[derive(Debug, Clone, Default)]
 pub struct LetterMemory {
-    last_syn: u64,
-    last_fin: u64,
-    last_rst: u64,
+    /// The low 32 bits of the relative sequence numbers last seen (equality is all that
+    /// matters, and 4 GB apart is the same connection's wrap anyway).
+    last_syn: u32,
+    last_fin: u32,
+    last_rst: u32,
     pub(super) checksum: Scaled,
     pub(super) retransmit: Scaled,
     pub(super) zero_window: Scaled,
@@ -132,21 +134,21 @@ impl History {
         }
         if flags.syn() {
             let letter = if flags.ack() { 'H' } else { 'S' };
-            if self.check(Slot::Syn, letter, is_orig) && rel_seq != memory.last_syn {
+            if self.check(Slot::Syn, letter, is_orig) && rel_seq as u32 != memory.last_syn {
                 self.add(cased(letter, is_orig));
             }
-            memory.last_syn = rel_seq;
+            memory.last_syn = rel_seq as u32;
         } else if flags.fin() {
             let end = rel_seq.wrapping_add(u64::from(len));
-            if self.check(Slot::Fin, 'F', is_orig) && end != memory.last_fin {
+            if self.check(Slot::Fin, 'F', is_orig) && end as u32 != memory.last_fin {
                 self.add(cased('F', is_orig));
             }
-            memory.last_fin = end;
+            memory.last_fin = end as u32;
         } else if flags.rst() {
-            if self.check(Slot::Rst, 'R', is_orig) && rel_seq != memory.last_rst {
+            if self.check(Slot::Rst, 'R', is_orig) && rel_seq as u32 != memory.last_rst {
                 self.add(cased('R', is_orig));
             }
-            memory.last_rst = rel_seq;
+            memory.last_rst = rel_seq as u32;
         } else if len > 0 {
             self.check(Slot::Data, 'D', is_orig);
         } else if flags.ack() {

@@ -23,7 +23,7 @@ pub use table::{FlowConfig, FlowTable, Observed};
 
 use crate::decode::Segment;
 use crate::tcp::SeqNum;
-use crate::time::{Span, Timestamp};
+use crate::time::{MaybeTime, Span, Timestamp};
 use copies::InterfaceCopies;
 use history::History;
 use recent::RecentSegments;
@@ -81,27 +81,27 @@ pub enum FlowEnd {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Handshake {
     /// The client's last SYN before the SYN-ACK.
-    pub syn: Option<Timestamp>,
+    syn: MaybeTime,
     /// The server's first SYN-ACK.
-    pub syn_ack: Option<Timestamp>,
+    syn_ack: MaybeTime,
     /// The client's first ACK after the SYN-ACK.
-    pub ack: Option<Timestamp>,
+    ack: MaybeTime,
 }
 
 impl Handshake {
     /// SYN → SYN-ACK → ACK as seen at the capture point: one full round trip.
     pub fn rtt(&self) -> Option<Span> {
-        Some(self.ack?.since(self.syn?))
+        Some(self.ack.get()?.since(self.syn.get()?))
     }
 
     /// SYN → SYN-ACK: the round trip from the capture point to the server and back.
     pub fn server_leg(&self) -> Option<Span> {
-        Some(self.syn_ack?.since(self.syn?))
+        Some(self.syn_ack.get()?.since(self.syn.get()?))
     }
 
     /// SYN-ACK → ACK: the round trip from the capture point to the client and back.
     pub fn client_leg(&self) -> Option<Span> {
-        Some(self.ack?.since(self.syn_ack?))
+        Some(self.ack.get()?.since(self.syn_ack.get()?))
     }
 }
 
@@ -120,9 +120,9 @@ pub struct Flow {
     pub last_ts: Timestamp,
     /// Zeek's last_time: stops moving once both sides have closed.
     zeek_last_ts: Timestamp,
-    attempt_deadline: Option<Timestamp>,
+    attempt_deadline: MaybeTime,
     /// Set when a close completed the connection (Zeek's close timer): the flow ends then.
-    close_deadline: Option<Timestamp>,
+    close_deadline: MaybeTime,
     pub handshake: Handshake,
     pub resets: Vec<Reset>,
     /// RST segments beyond the per-flow cap, counted but not kept.
@@ -156,8 +156,8 @@ impl Flow {
             first_ts: at.ts,
             last_ts: at.ts,
             zeek_last_ts: at.ts,
-            attempt_deadline: None,
-            close_deadline: None,
+            attempt_deadline: MaybeTime::NONE,
+            close_deadline: MaybeTime::NONE,
             handshake: Handshake::default(),
             resets: Vec::new(),
             resets_not_listed: 0,
@@ -244,13 +244,13 @@ impl Flow {
         if any_closed && ((c.did_close && s.did_close) || either(Reset) || either(Inactive)) {
             deadline = deadline.min(self.zeek_last_ts.after(CLOSE_LINGER));
         }
-        if let Some(close) = self.close_deadline {
+        if let Some(close) = self.close_deadline.get() {
             deadline = deadline.min(close);
         }
         if c.state == Inactive && s.state == Inactive {
             deadline = deadline.min(self.last_ts.after(CLOSE_LINGER));
         }
-        if let Some(attempt) = self.attempt_deadline
+        if let Some(attempt) = self.attempt_deadline.get()
             && matches!(c.state, SynSent | SynAckSent)
             && s.state == Inactive
         {
@@ -331,7 +331,7 @@ impl Flow {
         if !segment.flags.rst() && !self.resets.is_empty() {
             self.tell_resets(segment);
         }
-        self.side_mut(is_client).note(segment, at.ts);
+        self.side_mut(is_client).note(segment);
         self.note_handshake(segment, is_client, at.ts);
         self.track(segment, is_client, at.ts);
         self.recent.push(segment, at, is_client);
@@ -383,11 +383,9 @@ impl Flow {
         let flags = segment.flags;
         let hs = &mut self.handshake;
         match (is_client, flags.syn(), flags.ack()) {
-            (true, true, false) if hs.syn_ack.is_none() => hs.syn = Some(ts),
-            (false, true, true) if hs.syn.is_some() && hs.syn_ack.is_none() => {
-                hs.syn_ack = Some(ts)
-            }
-            (true, false, true) if hs.syn_ack.is_some() && hs.ack.is_none() => hs.ack = Some(ts),
+            (true, true, false) if hs.syn_ack.is_none() => hs.syn.set(ts),
+            (false, true, true) if hs.syn.is_some() && hs.syn_ack.is_none() => hs.syn_ack.set(ts),
+            (true, false, true) if hs.syn_ack.is_some() && hs.ack.is_none() => hs.ack.set(ts),
             _ => {}
         }
     }
@@ -405,9 +403,12 @@ impl Flow {
         } else {
             (&mut self.server_side, &mut self.client_side)
         };
-        if flags.syn() && is_client && sender.state == EndpointState::Inactive {
-            self.attempt_deadline
-                .get_or_insert(ts.after(ATTEMPT_TIMEOUT));
+        if flags.syn()
+            && is_client
+            && sender.state == EndpointState::Inactive
+            && self.attempt_deadline.is_none()
+        {
+            self.attempt_deadline.set(ts.after(ATTEMPT_TIMEOUT));
         }
         sender.init_sequence(flags.syn(), seq, one_past);
         let (rel_seq, _) = sender.relative_seq(seq);
@@ -446,7 +447,8 @@ impl Flow {
                 || peer.did_close
                 || peer.state == EndpointState::Inactive;
             if complete && self.close_deadline.is_none() {
-                self.close_deadline = Some(self.zeek_last_ts.after(CLOSE_LINGER));
+                self.close_deadline
+                    .set(self.zeek_last_ts.after(CLOSE_LINGER));
             }
         }
         if let Some(ack) = segment.ack

@@ -11,7 +11,7 @@ use crate::tcp::{Flags, SeqNum};
 use crate::time::Timestamp;
 
 /// How many of a flow's most recent segments are kept.
-pub const RECENT_SEGMENTS: usize = 6;
+pub const RECENT_SEGMENTS: usize = 4;
 
 const FROM_CLIENT: u8 = 1;
 const HAS_ACK: u8 = 2;
@@ -159,14 +159,14 @@ mod tests {
         }
         let notes = recent.notes(client_addr(), server_addr());
         let frames: Vec<u64> = notes.iter().map(|n| n.at.frame).collect();
-        assert_eq!(frames, [5, 6, 7, 8, 9, 10]);
-        let last = &notes[5];
+        assert_eq!(frames, [7, 8, 9, 10]);
+        let last = &notes[3];
         assert_eq!(last.src, server_addr());
         assert_eq!(last.ack, Some(SeqNum(1000)));
-        assert_eq!(notes[4].src, client_addr());
-        assert_eq!(notes[4].len, 10);
-        assert_eq!(notes[4].ip_id, Some(1));
-        assert!(notes[4].df);
+        assert_eq!(notes[2].src, client_addr());
+        assert_eq!(notes[2].len, 10);
+        assert_eq!(notes[2].ip_id, Some(1));
+        assert!(notes[2].df);
         assert_eq!(std::mem::size_of::<Packed>(), 40);
     }
 }

@@ -174,7 +174,7 @@ pub struct ResetReport {
     pub evidence: Vec<EvidenceReport>,
     pub explanation: String,
     pub advice: Vec<String>,
-    /// The flow's segments just before the RST (oldest first, up to 6) and just after it (up
+    /// The flow's segments just before the RST (oldest first, up to 4) and just after it (up
     /// to 4), both directions: what the ladder diagrams draw.
     pub packets_before: Vec<PacketReport>,
     pub packets_after: Vec<PacketReport>,
