@@ -91,7 +91,8 @@ if ((${#CHOSEN[@]} == 0)); then
     mapfile -t CHOSEN < <(scenario_names)
 fi
 for name in "${CHOSEN[@]}"; do
-    scenario_names | grep -qx -- "$name" || {
+    # A here-string, not a pipe: under pipefail, grep -q quitting early fails the pipe.
+    grep -qx -- "$name" <<<"$(scenario_names)" || {
         printf '[lab] error: unknown scenario %s (known: %s)\n' "$name" "$(scenario_names | tr '\n' ' ')" >&2
         exit 2
     }
@@ -185,7 +186,7 @@ done
 # The real interpreter, not a version-manager shim, so $! is the python process itself.
 PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 for ns in "${ALL_NS[@]}"; do
-    if ip netns list | awk '{print $1}' | grep -qx -- "$ns"; then
+    if grep -qx -- "$ns" <<<"$(ip netns list | awk '{print $1}')"; then
         die "namespace $ns already exists (left over from an earlier run with this PID?); remove it with: ip netns del $ns"
     fi
 done
@@ -595,7 +596,7 @@ NFT
 total=${#CHOSEN[@]} n=0
 for entry in "${SCENARIOS[@]}"; do
     name=${entry%%|*}
-    printf '%s\n' "${CHOSEN[@]}" | grep -qx -- "$name" || continue
+    grep -qx -- "$name" <<<"$(printf '%s\n' "${CHOSEN[@]}")" || continue
     n=$((n + 1))
     log "$n/$total $name: ${entry#*|}"
     "run_$name"
