@@ -13,6 +13,7 @@ pub mod export;
 pub mod flow;
 pub mod pipeline;
 pub mod report;
+pub mod synth;
 pub mod tcp;
 pub mod time;
 
