@@ -133,7 +133,8 @@ fn rewrite_ipv6(packet: &mut [u8], map: &mut dyn FnMut(IpAddr) -> IpAddr) -> Opt
     }
     packet[8..40].copy_from_slice(&new);
     let (protocol, l4) = upper_layer(packet)?;
-    fix_l4_checksum(&mut packet[l4..], protocol, &old, &new);
+    // Extension lengths come from the capture: the upper layer may lie past the frame.
+    fix_l4_checksum(packet.get_mut(l4..)?, protocol, &old, &new);
     Some((protocol, l4))
 }
 

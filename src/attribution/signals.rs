@@ -256,13 +256,13 @@ pub(super) fn timing(ctx: &Context<'_>) -> Option<Evidence> {
         trigger.at.frame,
         ctx.sender_name()
     );
-    if latency.0 * 2 < round_trip.0 {
+    if latency.0.saturating_mul(2) < round_trip.0 {
         Some(Evidence::path(
             Signal::TooFast,
             3,
             format!("{said}: it came from nearer than the {}", ctx.sender_name()),
         ))
-    } else if latency.0 * 5 >= round_trip.0 * 4 {
+    } else if latency.0.saturating_mul(5) >= round_trip.0.saturating_mul(4) {
         // Consistent with the sender, but also with any device as far away: context only.
         Some(Evidence::neutral(
             Signal::TimingConsistent,
@@ -374,7 +374,7 @@ pub(super) fn burst(ctx: &Context<'_>) -> Option<Evidence> {
     let close_by = |other: &&crate::flow::Reset| {
         other.segment.src == rst.src
             && other.segment.at.frame != rst.at.frame
-            && other.segment.at.ts.since(rst.at.ts).0.abs() <= 1_000_000_000
+            && other.segment.at.ts.since(rst.at.ts).0.unsigned_abs() <= 1_000_000_000
     };
     let others: Vec<&crate::flow::Reset> = ctx.flow.resets.iter().filter(close_by).collect();
     let seq_differs = others.iter().any(|o| o.segment.seq != rst.seq);
