@@ -103,8 +103,8 @@ fn write_flow(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "## Flow {}: {} → {}",
         flow.id,
-        escape(&address(&flow.client.ip, flow.client.port)),
-        escape(&address(&flow.server.ip, flow.server.port))
+        escape(&flow.client.to_string()),
+        escape(&flow.server.to_string())
     )?;
     writeln!(out)?;
     writeln!(
@@ -150,7 +150,7 @@ fn write_reset(reset: &ResetReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "RST from the {} address {} at {}: flags {}, TTL {}, seq {}{}. In Wireshark: `frame.number == {}`.",
         reset.from,
-        escape(&address(&reset.src.ip, reset.src.port)),
+        escape(&reset.src.to_string()),
         escape(&reset.ts),
         escape(&reset.flags),
         reset.ttl,
@@ -246,14 +246,6 @@ fn offset(ms: f64) -> String {
         format!("{:+.1} s", ms / 1000.0)
     } else {
         format!("{ms:+.1} ms")
-    }
-}
-
-fn address(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
     }
 }
 

@@ -113,6 +113,17 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+/// `ip:port`, with brackets around an IPv6 address.
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ip.contains(':') {
+            write!(f, "[{}]:{}", self.ip, self.port)
+        } else {
+            write!(f, "{}:{}", self.ip, self.port)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PerSide {
     pub client: u64,

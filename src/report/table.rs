@@ -79,8 +79,8 @@ fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
         }
         table.add_row(vec![
             Cell::new(flow.id),
-            Cell::new(address(&flow.client.ip, flow.client.port)),
-            Cell::new(address(&flow.server.ip, flow.server.port)),
+            Cell::new(&flow.client),
+            Cell::new(&flow.server),
             Cell::new(&flow.conn_state),
             Cell::new(&flow.history),
             Cell::new(flow.close),
@@ -149,21 +149,13 @@ fn explanations(flows: &[FlowReport]) -> Vec<String> {
 }
 
 /// A duration in the unit that keeps it readable (plain ASCII: tables go into tickets).
-fn human_duration(secs: f64) -> String {
+pub(super) fn human_duration(secs: f64) -> String {
     if secs < 0.001 {
         format!("{:.3} ms", secs * 1e3)
     } else if secs < 1.0 {
         format!("{:.1} ms", secs * 1e3)
     } else {
         format!("{secs:.3} s")
-    }
-}
-
-fn address(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
     }
 }
 

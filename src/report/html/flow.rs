@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::format::{address, badge, flag_names, human_duration, points_class};
+use super::format::{badge, flag_names, human_duration, points_class};
 use super::ladder::write_ladder;
 use super::lanes::hops;
 use super::{escape, fact};
@@ -37,8 +37,8 @@ fn write_flow(report: &Report, flow: &FlowReport, out: &mut dyn Write) -> io::Re
     writeln!(
         out,
         "<section class=\"flow\" id=\"flow-{id}\">\n<h2>Flow {id}: {} &rarr; {}</h2>",
-        escape(&address(&flow.client)),
-        escape(&address(&flow.server)),
+        escape(&flow.client.to_string()),
+        escape(&flow.server.to_string()),
         id = flow.id,
     )?;
     write_flow_facts(flow, out)?;
@@ -62,8 +62,8 @@ fn write_flow_facts(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<dl class=\"facts flow-facts\">")?;
     let endpoints = format!(
         "{} &rarr; {}",
-        escape(&address(&flow.client)),
-        escape(&address(&flow.server))
+        escape(&flow.client.to_string()),
+        escape(&flow.server.to_string())
     );
     fact(out, "Client → server", &endpoints)?;
     let state = format!(
@@ -134,8 +134,8 @@ fn write_reset(
     let sent_as = format!(
         "the {} ({} &rarr; {}) at {}",
         escape(reset.from),
-        escape(&address(&reset.src)),
-        escape(&address(&reset.dst)),
+        escape(&reset.src.to_string()),
+        escape(&reset.dst.to_string()),
         escape(&reset.ts)
     );
     fact(out, "Sent as", &sent_as)?;

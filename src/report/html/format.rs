@@ -3,7 +3,6 @@
 //! returns markup (and escapes its text); callers escape the rest.
 
 use super::escape;
-use crate::report::Endpoint;
 
 /// The schema's flag letters as names: `PA` → `PSH,ACK`.
 pub(super) fn flag_names(flags: &str) -> String {
@@ -62,25 +61,7 @@ pub(super) fn points_class(points_to: &str) -> &'static str {
     }
 }
 
-/// `ip:port`, with brackets around an IPv6 address.
-pub(super) fn address(endpoint: &Endpoint) -> String {
-    if endpoint.ip.contains(':') {
-        format!("[{}]:{}", endpoint.ip, endpoint.port)
-    } else {
-        format!("{}:{}", endpoint.ip, endpoint.port)
-    }
-}
-
-/// A flow's duration in the unit that keeps it readable.
-pub(super) fn human_duration(secs: f64) -> String {
-    if secs < 0.001 {
-        format!("{:.3} ms", secs * 1e3)
-    } else if secs < 1.0 {
-        format!("{:.1} ms", secs * 1e3)
-    } else {
-        format!("{secs:.3} s")
-    }
-}
+pub(super) use crate::report::table::human_duration;
 
 /// A span of capture time: milliseconds, seconds, minutes or hours.
 pub(super) fn human_span(secs: f64) -> String {

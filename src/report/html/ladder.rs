@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::escape;
-use super::format::{address, flag_names, verdict_colour};
+use super::format::{flag_names, verdict_colour};
 use super::lanes::{CLIENT_X, Lanes, SERVER_X, hops, is_path_verdict, side_x};
 use super::rows::{Item, Row, ladder_rows, offset_label, with_breaks};
 use crate::report::FlowReport;
@@ -98,7 +98,7 @@ fn write_lane_heads(flow: &FlowReport, lanes: &Lanes<'_>, out: &mut dyn Write) -
             "<text x=\"{x}\" y=\"18\" text-anchor=\"middle\" class=\"head\">{side}</text>\
              <text x=\"{x}\" y=\"34\" text-anchor=\"middle\">{}</text>\
              <text x=\"{x}\" y=\"50\" text-anchor=\"middle\" class=\"muted\">{hop_text}</text>",
-            escape(&address(endpoint))
+            escape(&endpoint.to_string())
         )?;
     }
     if let Some(side) = lanes.capture_side() {

@@ -29,7 +29,7 @@ use std::io::{self, Write};
 
 use super::{FlowReport, InputReport, Report, table};
 use flow::{reset_flows, write_flows};
-use format::{address, badge, human_span};
+use format::{badge, human_span};
 use style::CSS;
 use timeline::write_timeline;
 use timestamps::capture_span;
@@ -261,8 +261,8 @@ fn write_flow_index(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "<tr><td><a href=\"#flow-{id}\">{id}</a></td><td>{}</td><td>{}</td>\
              <td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&address(&flow.client)),
-            escape(&address(&flow.server)),
+            escape(&flow.client.to_string()),
+            escape(&flow.server.to_string()),
             flow.resets.len() as u64 + flow.resets_not_listed,
             verdicts.join(" "),
             scenarios.join(", "),
