@@ -275,7 +275,7 @@ fn write_flow_index(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fixtures::{firewall_flow, packet, peer_flow, render, report, reset};
+    use fixtures::{firewall_flow, peer_flow, render, report};
 
     const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -342,20 +342,5 @@ mod tests {
     fn output_is_deterministic() {
         let rep = report(vec![firewall_flow(1), peer_flow(2)]);
         assert_eq!(render(&rep), render(&rep));
-    }
-
-    /// Writes a sample page to look at: `cargo test --lib html -- --ignored`.
-    #[test]
-    #[ignore]
-    fn write_demo_page() {
-        let mut second = reset(7, 70.0, "peer", 52);
-        second.packets_before = vec![packet(5, 52.0, 70.0, "server", "A", 52)];
-        let mut two = peer_flow(2);
-        two.resets.push(second);
-        let mut rep = report(vec![firewall_flow(1), two]);
-        rep.anonymized = true;
-        rep.warnings = vec!["trace.pcap: cut off after 20 frames".to_string()];
-        let mut file = std::fs::File::create("/tmp/rstscope-html-demo.html").unwrap();
-        write_html(&rep, &mut file).unwrap();
     }
 }
