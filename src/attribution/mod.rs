@@ -18,6 +18,7 @@ mod signals;
 use std::fmt;
 
 pub use hosts::HostBaselines;
+pub use signals::{hops, initial_ttl};
 
 use crate::flow::{Flow, Reset, Side};
 use signals::Context;

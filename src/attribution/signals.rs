@@ -81,15 +81,16 @@ impl Context<'_> {
 }
 
 /// The initial TTL a sender most likely used: the smallest common default not below `ttl`.
-pub(super) fn initial_ttl(ttl: u8) -> u8 {
+pub fn initial_ttl(ttl: u8) -> u8 {
     [32u8, 64, 128, 255]
         .into_iter()
         .find(|&initial| initial >= ttl)
         .unwrap_or(255)
 }
 
-fn hops(ttl: u8) -> u8 {
-    initial_ttl(ttl) - ttl
+/// Routers between the sender and the capture point, from the TTL left.
+pub fn hops(ttl: u8) -> u8 {
+    initial_ttl(ttl).saturating_sub(ttl)
 }
 
 fn describe_ttl(ttl: u8) -> String {

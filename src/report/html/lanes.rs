@@ -14,18 +14,7 @@ pub(super) const SERVER_X: f64 = 750.0;
 /// The forging device's line never comes closer to an endpoint's than this share of the span.
 const DEVICE_MARGIN: f64 = 0.12;
 
-/// The initial TTL a sender most likely used: the smallest common default at or above `ttl`.
-fn initial_ttl(ttl: u8) -> u8 {
-    [32, 64, 128, 255]
-        .into_iter()
-        .find(|&initial| initial >= ttl)
-        .unwrap_or(u8::MAX)
-}
-
-/// Routers between the sender and the capture point, from the TTL left.
-pub(super) fn hops(ttl: u8) -> u8 {
-    initial_ttl(ttl).saturating_sub(ttl)
-}
+pub(super) use crate::attribution::hops;
 
 /// A side's usual TTL: the most common among its non-RST segments in the ladder (the larger
 /// TTL on a tie).
@@ -143,7 +132,7 @@ mod tests {
 
     #[test]
     fn hop_estimates() {
-        assert_eq!(initial_ttl(52), 64);
+        assert_eq!(crate::attribution::initial_ttl(52), 64);
         assert_eq!(hops(52), 12);
         assert_eq!(hops(62), 2);
         assert_eq!(hops(64), 0);
