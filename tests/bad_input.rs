@@ -140,13 +140,7 @@ fn run_memory_limited(args: &[&str]) -> Output {
 
 /// A connection the server resets: 7 frames, Ethernet, one flow with one RST.
 fn reset_conversation() -> Conversation {
-    let mut c = Conversation::new("192.0.2.10:51514", "198.51.100.7:443");
-    c.handshake()
-        .client_data(100)
-        .server_ack()
-        .server_data(200)
-        .server_rst();
-    c
+    server_reset_conversation()
 }
 
 /// A second connection, closed by FIN, that starts after the first one.

@@ -12,21 +12,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::rstscope;
+use common::{rstscope, samples};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn samples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("samples"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no samples found");
-    files
 }
 
 /// Runs rstscope from the repository root on `samples/NAME`, so paths in the output are stable.

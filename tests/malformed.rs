@@ -103,13 +103,7 @@ fn run_limited(path: &Path) -> Output {
 
 /// Seven frames of a connection the server resets.
 fn frames() -> Vec<(i64, Vec<u8>)> {
-    let mut c = Conversation::new("192.0.2.10:51514", "198.51.100.7:443");
-    c.handshake()
-        .client_data(100)
-        .server_ack()
-        .server_data(200)
-        .server_rst();
-    c.ethernet_frames()
+    server_reset_conversation().ethernet_frames()
 }
 
 fn le32(v: u32) -> [u8; 4] {

@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::{rstscope, temp_dir};
+use common::{rstscope, samples, temp_dir};
 
 const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfe";
 const OTHER_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -28,16 +28,6 @@ fn repo() -> PathBuf {
 
 fn sample(name: &str) -> PathBuf {
     repo().join("samples").join(format!("{name}.pcap"))
-}
-
-fn samples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("samples"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
-        .collect();
-    files.sort();
-    files
 }
 
 fn ok(out: Output, what: &str) -> Output {

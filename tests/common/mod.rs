@@ -536,3 +536,28 @@ pub fn with_tcp_options(ip_packet: &[u8], options: &[etherparse::TcpOptionElemen
     out.extend_from_slice(payload);
     out
 }
+
+/// The bundled sample captures (`samples/*.pcap`), sorted by name.
+pub fn samples() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no samples found");
+    files
+}
+
+/// A connection the server resets: 7 frames, client 192.0.2.10:51514, server
+/// 198.51.100.7:443, one RST from the server.
+pub fn server_reset_conversation() -> Conversation {
+    let mut c = Conversation::new("192.0.2.10:51514", "198.51.100.7:443");
+    c.handshake()
+        .client_data(100)
+        .server_ack()
+        .server_data(200)
+        .server_rst();
+    c
+}
