@@ -7,8 +7,11 @@
 //! deadline is nearest, and counts it.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
+
+use hashbrown::HashTable;
 
 use super::orientation::sender_is_server;
 use super::{Flow, FlowEnd, FrameRef};
@@ -36,41 +39,42 @@ impl Default for FlowConfig {
     }
 }
 
-/// Unordered pair of endpoints: both directions of a flow map to the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct FlowKey(SocketAddr, SocketAddr);
+/// Hashes the unordered pair of a flow's endpoints: both directions give the same hash. One
+/// hasher call per key, addresses and ports packed into 128-bit words.
+#[derive(Clone, Default)]
+struct PairHasher(foldhash::fast::RandomState);
 
-/// One hasher call per key: addresses and ports packed into 128-bit words (the derived hash
-/// feeds every field of both `SocketAddr`s separately).
-impl std::hash::Hash for FlowKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+impl PairHasher {
+    fn hash(&self, a: SocketAddr, b: SocketAddr) -> u64 {
         fn word(addr: &SocketAddr) -> u128 {
             match addr {
                 SocketAddr::V4(v4) => u128::from(u32::from(*v4.ip())) << 16 | u128::from(v4.port()),
                 SocketAddr::V6(v6) => u128::from(*v6.ip()) ^ u128::from(v6.port()) << 112,
             }
         }
-        match (self.0, self.1) {
-            (SocketAddr::V4(_), SocketAddr::V4(_)) => {
-                state.write_u128(word(&self.0) << 64 | word(&self.1));
-            }
-            _ => {
-                state.write_u128(word(&self.0));
-                state.write_u128(word(&self.1));
-            }
+        let (x, y) = (word(&a), word(&b));
+        let (low, high) = if x <= y { (x, y) } else { (y, x) };
+        if high >> 64 == 0 {
+            // Two IPv4 ends: 48 bits each, one word.
+            self.0.hash_one(low << 64 | high)
+        } else {
+            self.0.hash_one((low, high))
         }
+    }
+
+    fn of_flow(&self, flow: &Flow) -> u64 {
+        self.hash(flow.client, flow.server)
     }
 }
 
-impl FlowKey {
-    fn of(segment: &Segment) -> FlowKey {
-        if segment.src <= segment.dst {
-            FlowKey(segment.src, segment.dst)
-        } else {
-            FlowKey(segment.dst, segment.src)
-        }
-    }
+/// True when the flow is between these two endpoints (either way round).
+fn joins(flow: &Flow, a: SocketAddr, b: SocketAddr) -> bool {
+    (flow.client == a && flow.server == b) || (flow.client == b && flow.server == a)
 }
+
+/// A deadline in the heap: (when, flow id, the flow's hash in the table). An entry is stale
+/// when its flow is gone or has moved on.
+type Deadline = Reverse<(Timestamp, u64, u64)>;
 
 /// What became of a segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +88,11 @@ pub enum Observed {
 /// Feeds a segment to its flow and keeps the flow's deadline in the heap.
 fn feed(
     flow: &mut Flow,
-    key: FlowKey,
+    hash: u64,
     segment: &Segment,
     at: FrameRef,
     config: &FlowConfig,
-    deadlines: &mut BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
+    deadlines: &mut BinaryHeap<Deadline>,
 ) -> Observed {
     if !flow.admit(segment) {
         return Observed::Copy;
@@ -99,7 +103,7 @@ fn feed(
     // A deadline that moved later is found when the old entry pops; an earlier one needs its
     // own entry. A new flow needs its first.
     if after < before || flow.packets() == 1 {
-        deadlines.push(Reverse((after, flow.id, key)));
+        deadlines.push(Reverse((after, flow.id, hash)));
     }
     let sender = if segment.src == flow.client {
         &flow.client_side
@@ -114,10 +118,11 @@ fn feed(
 /// All live flows.
 pub struct FlowTable {
     config: FlowConfig,
-    /// Boxed: a flow is large, and the map moves its values when it grows.
-    flows: HashMap<FlowKey, Box<Flow>, foldhash::fast::RandomState>,
-    /// (deadline, flow id, key); an entry is stale when its flow is gone or has moved on.
-    deadlines: BinaryHeap<Reverse<(Timestamp, u64, FlowKey)>>,
+    /// Boxed flows found by the hash of their endpoint pair: a bucket is one pointer, so the
+    /// table of a hundred thousand flows stays in cache, and growing it moves no flow.
+    flows: HashTable<Box<Flow>>,
+    hasher: PairHasher,
+    deadlines: BinaryHeap<Deadline>,
     next_id: u64,
     /// Flows evicted because the table was full.
     pub evicted: u64,
@@ -127,7 +132,8 @@ impl FlowTable {
     pub fn new(config: FlowConfig) -> FlowTable {
         FlowTable {
             config,
-            flows: HashMap::default(),
+            flows: HashTable::new(),
+            hasher: PairHasher::default(),
             deadlines: BinaryHeap::new(),
             next_id: 1,
             evicted: 0,
@@ -136,8 +142,10 @@ impl FlowTable {
 
     /// The live flow between two endpoints, if any.
     pub fn flow(&self, a: SocketAddr, b: SocketAddr) -> Option<&Flow> {
-        let key = if a <= b { FlowKey(a, b) } else { FlowKey(b, a) };
-        self.flows.get(&key).map(|flow| &**flow)
+        let hash = self.hasher.hash(a, b);
+        self.flows
+            .find(hash, |flow| joins(flow, a, b))
+            .map(|flow| &**flow)
     }
 
     /// How many flows are live.
@@ -152,45 +160,49 @@ impl FlowTable {
     /// Feeds one segment; flows that finished on the way are appended to `done`.
     pub fn observe(&mut self, segment: &Segment, at: FrameRef, done: &mut Vec<Flow>) -> Observed {
         self.expire(at.ts, done);
-        let key = FlowKey::of(segment);
+        let (src, dst) = (segment.src, segment.dst);
+        let hash = self.hasher.hash(src, dst);
         // The common case, one lookup: a segment of a live flow.
-        if let Some(flow) = self.flows.get_mut(&key)
-            && !flow.is_reused_by(segment)
-        {
-            return feed(flow, key, segment, at, &self.config, &mut self.deadlines);
-        }
-        if self.flows.contains_key(&key) {
-            self.finish(key, FlowEnd::Reused, done);
+        let reused = match self.flows.find_mut(hash, |flow| joins(flow, src, dst)) {
+            Some(flow) if !flow.is_reused_by(segment) => {
+                return feed(flow, hash, segment, at, &self.config, &mut self.deadlines);
+            }
+            Some(flow) => Some(flow.id),
+            None => None,
+        };
+        if let Some(id) = reused {
+            self.finish(hash, id, FlowEnd::Reused, done);
         }
         if self.flows.len() >= self.config.max_flows {
             self.evict_one(done);
         }
-        let flip = sender_is_server(segment.flags, segment.src.port(), segment.dst.port());
+        let flip = sender_is_server(segment.flags, src.port(), dst.port());
         let flow = Box::new(Flow::new(self.next_id, segment, at, flip));
         self.next_id += 1;
-        let flow = self.flows.entry(key).insert_entry(flow).into_mut();
-        feed(flow, key, segment, at, &self.config, &mut self.deadlines)
+        let hasher = &self.hasher;
+        let flow = self
+            .flows
+            .insert_unique(hash, flow, |flow| hasher.of_flow(flow))
+            .into_mut();
+        feed(flow, hash, segment, at, &self.config, &mut self.deadlines)
     }
 
     /// Finishes every flow whose deadline is at or before `now`.
     pub fn expire(&mut self, now: Timestamp, done: &mut Vec<Flow>) {
-        while let Some(Reverse((when, id, key))) = self.deadlines.peek().copied() {
+        while let Some(Reverse((when, id, hash))) = self.deadlines.peek().copied() {
             if when > now {
                 break;
             }
             self.deadlines.pop();
-            let Some(flow) = self.flows.get(&key) else {
+            let Some(flow) = self.flows.find(hash, |flow| flow.id == id) else {
                 continue;
             };
-            if flow.id != id {
-                continue;
-            }
             let deadline = flow.deadline(self.config.idle_timeout);
             if deadline <= now {
                 let end = flow.end_reason(self.config.idle_timeout);
-                self.finish(key, end, done);
+                self.finish(hash, id, end, done);
             } else {
-                self.deadlines.push(Reverse((deadline, id, key)));
+                self.deadlines.push(Reverse((deadline, id, hash)));
             }
         }
     }
@@ -199,29 +211,32 @@ impl FlowTable {
     pub fn finish_all(&mut self, each: &mut dyn FnMut(Flow)) {
         // One flow out of the table at a time, oldest first: a table of a million flows is
         // not copied whole on the way out.
-        let mut order: Vec<(u64, FlowKey)> = self
+        let hasher = &self.hasher;
+        let mut order: Vec<(u64, u64)> = self
             .flows
             .iter()
-            .map(|(key, flow)| (flow.id, *key))
+            .map(|flow| (flow.id, hasher.of_flow(flow)))
             .collect();
         order.sort_unstable();
-        for (_, key) in order {
-            if let Some(mut flow) = self.flows.remove(&key) {
+        for (id, hash) in order {
+            if let Ok(entry) = self.flows.find_entry(hash, |flow| flow.id == id) {
+                let (mut flow, _) = entry.remove();
                 flow.end = FlowEnd::EndOfInput;
                 each(*flow);
             }
         }
-        self.flows = HashMap::default();
+        self.flows = HashTable::new();
         self.deadlines = BinaryHeap::new();
     }
 
     /// The live flows, in no particular order.
     pub fn live(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.values().map(|flow| &**flow)
+        self.flows.iter().map(|flow| &**flow)
     }
 
-    fn finish(&mut self, key: FlowKey, end: FlowEnd, done: &mut Vec<Flow>) {
-        if let Some(mut flow) = self.flows.remove(&key) {
+    fn finish(&mut self, hash: u64, id: u64, end: FlowEnd, done: &mut Vec<Flow>) {
+        if let Ok(entry) = self.flows.find_entry(hash, |flow| flow.id == id) {
+            let (mut flow, _) = entry.remove();
             flow.end = end;
             done.push(*flow);
         }
@@ -229,9 +244,9 @@ impl FlowTable {
 
     /// Makes room by finishing the live flow with the nearest deadline.
     fn evict_one(&mut self, done: &mut Vec<Flow>) {
-        while let Some(Reverse((_, id, key))) = self.deadlines.pop() {
-            if self.flows.get(&key).is_some_and(|flow| flow.id == id) {
-                self.finish(key, FlowEnd::Evicted, done);
+        while let Some(Reverse((_, id, hash))) = self.deadlines.pop() {
+            if self.flows.find(hash, |flow| flow.id == id).is_some() {
+                self.finish(hash, id, FlowEnd::Evicted, done);
                 self.evicted += 1;
                 return;
             }

@@ -1,0 +1,316 @@
+//! The loop: next frame → decode → flow table → finished flows out to a [`Sink`].
+//!
+//! `analyze` reads capture files in the order given, as one continuous capture (rotated
+//! `tcpdump -C/-G` files continue each other's flows), with its stages on three threads
+//! (`threads`); `capture` reads an interface on one thread (`Stages`). Both count what they
+//! skipped and why, and hand every finished flow, attributed, to the sink as soon as the flow
+//! table lets go of it, in the same order and with the same verdicts. The loop never prints.
+
+mod threads;
+
+use std::path::PathBuf;
+
+use crate::anonymize::{AnonymizeKey, Anonymizer};
+use crate::attribution::{Attribution, HostBaselines, attribute};
+use crate::capture::{CaptureError, FileSource, NextFrame, Source};
+use crate::decode::{Captured, Decoded, Segment, Skip, decode};
+use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
+use crate::time::Timestamp;
+
+/// What the analysis needs besides the files.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// A tcpdump filter expression, compiled by libpcap for each file's link type.
+    pub filter: Option<String>,
+    pub flows: FlowConfig,
+    /// Anonymise every address (`--anonymize`) under this key.
+    pub anonymize: Option<AnonymizeKey>,
+}
+
+/// A finished flow and the attribution of each of its listed resets (same order).
+#[derive(Debug, Clone)]
+pub struct AnalyzedFlow {
+    pub flow: Flow,
+    pub attributions: Vec<Attribution>,
+}
+
+/// Where the loop's results go.
+pub trait Sink {
+    /// A finished, attributed flow.
+    fn flow(&mut self, flow: AnalyzedFlow);
+
+    /// A RST segment was just seen (live capture announces it once its flow has shown a
+    /// little more).
+    fn reset_seen(&mut self, _segment: &Segment, _at: FrameRef) {}
+
+    /// Live capture only: called after every frame, and on quiet moments; the live flows and
+    /// baselines can be read. True stops reading.
+    fn tick(&mut self, _now: Timestamp, _live: &LiveView<'_>) -> bool {
+        false
+    }
+
+    /// `analyze` only: how far the reader is, now and then (input index, bytes of it read).
+    fn progress(&mut self, _input: usize, _bytes: u64) {}
+}
+
+/// How many segments of each side of each flow teach the host baselines.
+const HOST_SAMPLES_PER_FLOW: u32 = 16;
+
+/// A pcap record's header, counted per frame in `InputStats::bytes`.
+const RECORD_HEADER: u64 = 16;
+
+/// What a sink may look at while the capture runs.
+pub struct LiveView<'a> {
+    /// Which input is being read (its index in the paths given).
+    pub input: usize,
+    pub table: &'a FlowTable,
+    pub hosts: &'a HostBaselines,
+    pub stats: &'a InputStats,
+}
+
+/// A sink that only wants finished flows.
+struct FlowsTo<'a>(&'a mut dyn FnMut(AnalyzedFlow));
+
+impl Sink for FlowsTo<'_> {
+    fn flow(&mut self, flow: AnalyzedFlow) {
+        (self.0)(flow);
+    }
+}
+
+/// The stages after the decoder: the flow table, host baselines that learn from every
+/// segment and finished flow, attribution, and the sink.
+pub(crate) struct Stages<'a> {
+    table: FlowTable,
+    done: Vec<Flow>,
+    hosts: HostBaselines,
+    sink: &'a mut dyn Sink,
+    anonymizer: Option<Anonymizer>,
+}
+
+impl Stages<'_> {
+    pub(crate) fn new(flows: FlowConfig, sink: &mut dyn Sink) -> Stages<'_> {
+        Stages {
+            table: FlowTable::new(flows),
+            done: Vec::new(),
+            hosts: HostBaselines::default(),
+            sink,
+            anonymizer: None,
+        }
+    }
+
+    /// Anonymises every segment (and input names) under `key`, when given.
+    pub(crate) fn anonymizing(mut self, key: Option<AnonymizeKey>) -> Self {
+        self.anonymizer = key.as_ref().map(Anonymizer::new);
+        self
+    }
+
+    /// Text as the reports may show it: addresses in it anonymised when anonymising.
+    fn text(&mut self, text: &str) -> String {
+        match &mut self.anonymizer {
+            Some(anonymizer) => anonymizer.text(text),
+            None => text.to_string(),
+        }
+    }
+
+    /// Returns false when the segment was a copy seen on another interface, left out.
+    pub(crate) fn observe(&mut self, segment: &Segment, at: FrameRef) -> bool {
+        let observed = self.table.observe(segment, at, &mut self.done);
+        let Observed::Kept { sender_packets } = observed else {
+            self.finish();
+            return false;
+        };
+        // A host's usual TTL shows in the first segments of each of its flows; a bulk
+        // transfer's millionth segment adds nothing but a lookup.
+        if sender_packets <= HOST_SAMPLES_PER_FLOW {
+            self.hosts.observe(segment);
+        }
+        if segment.flags.rst() {
+            self.sink.reset_seen(segment, at);
+        }
+        self.finish();
+        true
+    }
+
+    pub(crate) fn expire(&mut self, now: Timestamp) {
+        self.table.expire(now, &mut self.done);
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        for flow in &self.done {
+            self.hosts.observe_flow(flow);
+        }
+        for flow in self.done.drain(..) {
+            deliver(&self.hosts, &mut *self.sink, flow);
+        }
+    }
+
+    pub(crate) fn finish_all(&mut self) -> u64 {
+        // What every live flow tells about its hosts, before any of them is judged.
+        for flow in self.table.live() {
+            self.hosts.observe_flow(flow);
+        }
+        let (hosts, sink) = (&self.hosts, &mut *self.sink);
+        self.table
+            .finish_all(&mut |flow| deliver(hosts, &mut *sink, flow));
+        self.table.evicted
+    }
+
+    pub(crate) fn tick(&mut self, now: Timestamp, input: usize, stats: &InputStats) -> bool {
+        let view = LiveView {
+            input,
+            table: &self.table,
+            hosts: &self.hosts,
+            stats,
+        };
+        self.sink.tick(now, &view)
+    }
+}
+
+/// Attributes a finished flow and hands it to the sink.
+fn deliver(hosts: &HostBaselines, sink: &mut dyn Sink, flow: Flow) {
+    let attributions = attribute(&flow, hosts);
+    sink.flow(AnalyzedFlow { flow, attributions });
+}
+
+/// What one input gave.
+#[derive(Debug, Clone, Default)]
+pub struct InputStats {
+    pub path: String,
+    pub link_type: &'static str,
+    /// Frames read, filtered or not.
+    pub frames: u64,
+    /// About how many bytes of the input were read (a pcap record header and the captured
+    /// bytes per frame): for progress, not for the report.
+    pub bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub filtered: u64,
+    pub tcp: u64,
+    pub not_tcp: u64,
+    pub truncated: u64,
+    pub undecodable: u64,
+    /// TCP packets left out as copies of a packet seen on another interface (`any`).
+    pub copies: u64,
+    /// libpcap's drop counters, for a live capture.
+    pub drops: Option<crate::capture::Drops>,
+    /// Why the input ended early, if it did.
+    pub broken: Option<String>,
+}
+
+/// What the whole run gave besides the flows.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub inputs: Vec<InputStats>,
+    /// Flows evicted because the flow table was full.
+    pub evicted_flows: u64,
+}
+
+/// Opens every input once (and compiles the filter for each), so that a bad path, file or
+/// filter fails before any output is written.
+pub fn check_inputs(paths: &[PathBuf], options: &AnalyzeOptions) -> Result<(), CaptureError> {
+    for path in paths {
+        FileSource::open(path, options.filter.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Analyses capture files; each finished flow goes to `on_flow`.
+pub fn analyze(
+    paths: &[PathBuf],
+    options: &AnalyzeOptions,
+    on_flow: &mut dyn FnMut(AnalyzedFlow),
+) -> Result<RunStats, CaptureError> {
+    analyze_into(paths, options, &mut FlowsTo(on_flow))
+}
+
+/// Analyses capture files into a sink, which also hears how far the reading is (`progress`).
+pub fn analyze_into(
+    paths: &[PathBuf],
+    options: &AnalyzeOptions,
+    sink: &mut dyn Sink,
+) -> Result<RunStats, CaptureError> {
+    check_inputs(paths, options)?;
+    threads::analyze_threaded(paths, options, sink)
+}
+
+/// Reads one live source until it ends or the sink says stop, then finishes every flow.
+pub fn capture(
+    source: &mut dyn Source,
+    flows: FlowConfig,
+    anonymize: Option<AnonymizeKey>,
+    sink: &mut dyn Sink,
+) -> RunStats {
+    let mut stages = Stages::new(flows, sink).anonymizing(anonymize);
+    let input = read_input(source, 0, &mut stages);
+    let evicted_flows = stages.finish_all();
+    RunStats {
+        inputs: vec![input],
+        evicted_flows,
+    }
+}
+
+fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) -> InputStats {
+    let mut stats = InputStats {
+        path: stages.text(source.name()),
+        link_type: source.link_type().name(),
+        ..InputStats::default()
+    };
+    let link_type = source.link_type();
+    loop {
+        let frame = match source.next_frame() {
+            NextFrame::Frame(frame) => frame,
+            NextFrame::Filtered(ts, captured) => {
+                stats.frames += 1;
+                stats.bytes += RECORD_HEADER + u64::from(captured);
+                stats.filtered += 1;
+                stats.first_ts.get_or_insert(ts);
+                stats.last_ts = Some(ts);
+                continue;
+            }
+            NextFrame::Idle(now) => {
+                stages.expire(now);
+                if stages.tick(now, input, &stats) {
+                    break;
+                }
+                continue;
+            }
+            NextFrame::End => break,
+            NextFrame::Broken(reason) => {
+                stats.broken = Some(stages.text(&reason));
+                break;
+            }
+        };
+        stats.frames += 1;
+        stats.bytes += RECORD_HEADER + frame.data.len() as u64;
+        stats.first_ts.get_or_insert(frame.ts);
+        stats.last_ts = Some(frame.ts);
+        let at = FrameRef {
+            input,
+            frame: frame.number,
+            ts: frame.ts,
+        };
+        match decode(
+            link_type,
+            frame.data,
+            Captured::of(frame.data.len(), frame.wire_len),
+        ) {
+            Decoded::Segment(mut segment) => {
+                stats.tcp += 1;
+                if let Some(anonymizer) = &mut stages.anonymizer {
+                    anonymizer.segment(&mut segment);
+                }
+                if !stages.observe(&segment, at) {
+                    stats.copies += 1;
+                }
+            }
+            Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
+            Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
+            Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
+        }
+        if stages.tick(at.ts, input, &stats) {
+            break;
+        }
+    }
+    stats
+}
