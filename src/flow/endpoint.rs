@@ -25,24 +25,16 @@ pub struct Endpoint {
     /// Highest acknowledgment the peer sent for this side's data.
     pub(super) ack_seq: u32,
     pub(super) ack_wraps: u32,
-    pub(super) fin_count: u32,
-    pub(super) rst_count: u32,
+    /// True once this side sent a FIN.
+    pub(super) sent_fin: bool,
     pub(super) did_close: bool,
     pub(super) letters: LetterMemory,
     /// This side's last_seq when a content gap was last counted for it.
-    gap_at: Option<u32>,
+    gap_at: u32,
+    /// False until a content gap was counted for this side (`gap_at` means nothing before).
+    gap_counted: bool,
     /// What this side's first checked segment said about checksums (see `is_dropped_for_checksum`).
     checksums: ChecksumTrust,
-    /// The ISN, when this side's SYN was seen.
-    pub isn: Option<SeqNum>,
-    /// Highest SEG.ACK this side sent.
-    pub highest_ack: Option<SeqNum>,
-    /// SEG.WND of this side's last segment, unscaled.
-    pub last_wnd: u16,
-    /// Window scale option from this side's SYN.
-    pub window_scale: Option<u8>,
-    /// True when this side's SYN carried the timestamps option.
-    pub uses_timestamps: bool,
     pub packets: u32,
     /// Segments without RST (those the TTL and IP ID summaries describe).
     pub ordinary_packets: u32,
@@ -65,17 +57,12 @@ impl Default for Endpoint {
             seq_wraps: 0,
             ack_seq: 0,
             ack_wraps: 0,
-            fin_count: 0,
-            rst_count: 0,
+            sent_fin: false,
             did_close: false,
             letters: LetterMemory::default(),
             checksums: ChecksumTrust::Unknown,
-            gap_at: None,
-            isn: None,
-            highest_ack: None,
-            last_wnd: 0,
-            window_scale: None,
-            uses_timestamps: false,
+            gap_at: 0,
+            gap_counted: false,
             packets: 0,
             ordinary_packets: 0,
             df_packets: 0,
@@ -193,7 +180,7 @@ impl Endpoint {
         }
         // The SYN octet, then the FIN octet, take sequence space but carry no payload.
         size = size.saturating_sub(1);
-        if self.fin_count > 0 {
+        if self.sent_fin {
             size = size.saturating_sub(1);
         }
         size
@@ -204,7 +191,10 @@ impl Endpoint {
     /// also counts only where both sides are established and ignores holes at the very start
     /// of a mid-stream flow).
     pub(super) fn is_gap_acknowledged(&mut self, ack: u32, both_clean: bool) -> bool {
-        if !both_clean || seq_delta(ack, self.last_seq) <= 0 || self.gap_at == Some(self.last_seq) {
+        if !both_clean
+            || seq_delta(ack, self.last_seq) <= 0
+            || (self.gap_counted && self.gap_at == self.last_seq)
+        {
             return false;
         }
         let (up_to, _) = self.relative_seq(ack);
@@ -213,7 +203,8 @@ impl Endpoint {
         if partial && up_to <= 2 {
             return false;
         }
-        self.gap_at = Some(self.last_seq);
+        self.gap_at = self.last_seq;
+        self.gap_counted = true;
         true
     }
 
@@ -264,19 +255,6 @@ impl Endpoint {
             self.ip_id.note(segment.ip.ip_id);
             self.ordinary_packets = self.ordinary_packets.saturating_add(1);
             self.df_packets = self.df_packets.saturating_add(u32::from(segment.ip.df));
-        }
-        if segment.flags.syn() {
-            self.isn.get_or_insert(segment.seq);
-            if segment.options.captured {
-                self.window_scale = segment.options.window_scale;
-                self.uses_timestamps = segment.options.timestamps.is_some();
-            }
-        }
-        if let Some(ack) = segment.ack {
-            self.highest_ack = Some(self.highest_ack.map_or(ack, |old| old.max(ack)));
-        }
-        if !segment.flags.rst() {
-            self.last_wnd = segment.wnd;
         }
     }
 

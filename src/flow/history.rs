@@ -22,8 +22,79 @@ enum Slot {
 /// The history string of one connection.
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    letters: String,
+    letters: Letters,
     seen: u32,
+}
+
+/// Letters kept in the flow itself: most connections have no more than this many.
+const INLINE_LETTERS: usize = 22;
+
+/// The letters: inline while they fit, so a flow's history costs no allocation; on the heap
+/// when a long connection (or a storm of resets) writes more.
+#[derive(Debug, Clone)]
+enum Letters {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_LETTERS],
+    },
+    Heap {
+        len: u8,
+        bytes: Box<[u8; MAX_HISTORY_LETTERS]>,
+    },
+}
+
+impl Default for Letters {
+    fn default() -> Self {
+        Letters::Inline {
+            len: 0,
+            bytes: [0; INLINE_LETTERS],
+        }
+    }
+}
+
+impl Letters {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII letters are ever added.
+            Letters::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Letters::Heap { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Letters::Inline { len, .. } | Letters::Heap { len, .. } => usize::from(*len),
+        }
+    }
+
+    /// Appends a letter; the caller keeps to `MAX_HISTORY_LETTERS`.
+    fn push(&mut self, letter: u8) {
+        match self {
+            Letters::Inline { len, bytes } if usize::from(*len) < INLINE_LETTERS => {
+                bytes[usize::from(*len)] = letter;
+                *len += 1;
+            }
+            Letters::Inline { len, bytes } => {
+                let mut heap = Box::new([0; MAX_HISTORY_LETTERS]);
+                heap[..INLINE_LETTERS].copy_from_slice(bytes);
+                heap[INLINE_LETTERS] = letter;
+                *self = Letters::Heap {
+                    len: *len + 1,
+                    bytes: heap,
+                };
+            }
+            Letters::Heap { len, bytes } => {
+                if let Some(slot) = bytes.get_mut(usize::from(*len)) {
+                    *slot = letter;
+                    *len += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Per-endpoint memory for repeated letters: last sequence numbers and scaled counters.
@@ -44,21 +115,24 @@ pub struct LetterMemory {
 #[derive(Debug, Clone, Default)]
 pub struct Scaled {
     count: u32,
-    /// The next event to fire at is 10^power.
-    power: u8,
 }
 
 impl Scaled {
     /// Counts one event; true when this event should add a letter.
     fn fire(&mut self) -> bool {
-        self.count = self.count.saturating_add(1);
-        if u64::from(self.count) == 10u64.saturating_pow(u32::from(self.power)) {
-            self.power = self.power.saturating_add(1);
-            true
-        } else {
-            false
+        if self.count == u32::MAX {
+            return false;
         }
+        self.count += 1;
+        is_power_of_ten(self.count)
     }
+}
+
+fn is_power_of_ten(mut n: u32) -> bool {
+    while n >= 10 && n.is_multiple_of(10) {
+        n /= 10;
+    }
+    n == 1
 }
 
 fn cased(letter: char, is_orig: bool) -> char {
@@ -75,12 +149,14 @@ pub const MAX_HISTORY_LETTERS: usize = 64;
 
 impl History {
     pub fn as_str(&self) -> &str {
-        &self.letters
+        self.letters.as_str()
     }
 
-    /// Appends a letter while there is room.
+    /// Appends a letter (ASCII) while there is room.
     fn add(&mut self, letter: char) {
-        if self.letters.len() < MAX_HISTORY_LETTERS {
+        if self.letters.len() < MAX_HISTORY_LETTERS
+            && let Ok(letter) = u8::try_from(letter)
+        {
             self.letters.push(letter);
         }
     }
@@ -218,6 +294,42 @@ mod tests {
     fn multi_flag_segments_give_q_or_i() {
         assert_eq!(run(&[(true, Flags(Flags::SYN | Flags::FIN), 0, 0)]), "Q");
         assert_eq!(run(&[(false, Flags(Flags::FIN | Flags::RST), 0, 0)]), "i");
+    }
+
+    #[test]
+    fn scaled_counters_fire_at_every_power_of_ten_and_nowhere_else() {
+        let mut counter = Scaled::default();
+        let mut fired = Vec::new();
+        for n in 1..=100_000u32 {
+            if counter.fire() {
+                fired.push(n);
+            }
+        }
+        assert_eq!(fired, [1, 10, 100, 1_000, 10_000, 100_000]);
+        let mut full = Scaled {
+            count: u32::MAX - 1,
+        };
+        assert!(
+            !full.fire() && !full.fire(),
+            "no letter once the count is spent"
+        );
+        assert!(is_power_of_ten(1_000_000_000) && !is_power_of_ten(0));
+    }
+
+    #[test]
+    fn a_long_history_moves_to_the_heap_and_stops_at_the_cap() {
+        let mut history = History::default();
+        let mut expected = String::new();
+        for n in 0..100 {
+            let letter = if n % 2 == 0 { 'R' } else { 'r' };
+            history.add(letter);
+            if expected.len() < MAX_HISTORY_LETTERS {
+                expected.push(letter);
+            }
+            assert_eq!(history.as_str(), expected, "after {} letters", n + 1);
+        }
+        assert!(matches!(history.letters, Letters::Heap { .. }));
+        assert_eq!(history.as_str().len(), MAX_HISTORY_LETTERS);
     }
 
     #[test]

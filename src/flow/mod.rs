@@ -354,8 +354,8 @@ impl Flow {
             .count();
         let (client_bytes, server_bytes) = self.payload_bytes();
         let before = BeforeReset {
-            client_fin: self.client_side.fin_count > 0,
-            server_fin: self.server_side.fin_count > 0,
+            client_fin: self.client_side.sent_fin,
+            server_fin: self.server_side.sent_fin,
             payload: client_bytes + server_bytes > 0,
         };
         if self.resets.is_empty() {
@@ -424,8 +424,7 @@ impl Flow {
         if !(sender.did_close && peer.did_close) {
             self.zeek_last_ts = ts;
         }
-        sender.fin_count += u32::from(flags.fin());
-        sender.rst_count += u32::from(flags.rst());
+        sender.sent_fin |= flags.fin();
         if let Some(ack) = segment.ack {
             if peer.state == EndpointState::Inactive {
                 peer.init_from_peer_ack(ack.0);

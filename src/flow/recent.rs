@@ -1,4 +1,4 @@
-//! The last few segments of a flow, kept compactly inline (40 bytes each, no allocation), for
+//! The last few segments of a flow, kept compactly inline (32 bytes each, no allocation), for
 //! the context a reset needs: what it answered, the silence before, and the packets the
 //! ladder diagram draws. A reset turns them into full [`SegmentNote`]s.
 
@@ -17,23 +17,30 @@ const FROM_CLIENT: u8 = 1;
 const HAS_ACK: u8 = 2;
 const HAS_IP_ID: u8 = 4;
 const DF: u8 = 8;
+/// The checksum's code (see `checksum_code`) sits in bits 4 and 5 of `bits`.
+const CHECKSUM_SHIFT: u8 = 4;
 
-/// One segment, packed.
+/// Frame numbers keep 48 bits (281 trillion frames per file); the input's index the 16 above.
+const FRAME_BITS: u32 = 48;
+/// SEG.LEN keeps 24 bits: an IP packet carries at most 65,535 bytes, a jumbogram or a
+/// merged (GRO) frame at most a few hundred kB, far below 16 MB.
+const LEN_MAX: u32 = (1 << 24) - 1;
+
+/// One segment, packed into 32 bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Packed {
-    frame: u64,
+    /// The frame number (low 48 bits) and the input's index (high 16 bits), each saturated.
+    frame_and_input: u64,
     ts: Timestamp,
     seq: u32,
     ack: u32,
-    len: u32,
-    wnd: u16,
+    /// The low 16 bits of SEG.LEN; the next 8 are in `len_high`.
+    len_low: u16,
     ip_id: u16,
-    /// The input's index, saturated (no one gives rstscope 65,535 files).
-    input: u16,
+    len_high: u8,
     ttl: u8,
     flags: u8,
     bits: u8,
-    checksum: u8,
 }
 
 /// A ring of the last `RECENT_SEGMENTS` segments, oldest first.
@@ -48,22 +55,24 @@ pub struct RecentSegments {
 impl RecentSegments {
     /// Keeps a segment, forgetting the oldest when full.
     pub fn push(&mut self, segment: &Segment, at: FrameRef, from_client: bool) {
+        let frame = at.frame.min((1 << FRAME_BITS) - 1);
+        let input = u64::from(u16::try_from(at.input).unwrap_or(u16::MAX));
+        let len = segment.len.min(LEN_MAX);
         let packed = Packed {
-            frame: at.frame,
+            frame_and_input: input << FRAME_BITS | frame,
             ts: at.ts,
             seq: segment.seq.0,
             ack: segment.ack.map_or(0, |ack| ack.0),
-            len: segment.len,
-            wnd: segment.wnd,
+            len_low: len as u16,
             ip_id: segment.ip.ip_id.unwrap_or(0),
-            input: u16::try_from(at.input).unwrap_or(u16::MAX),
+            len_high: (len >> 16) as u8,
             ttl: segment.ip.ttl,
             flags: segment.flags.0,
             bits: bit(from_client, FROM_CLIENT)
                 | bit(segment.ack.is_some(), HAS_ACK)
                 | bit(segment.ip.ip_id.is_some(), HAS_IP_ID)
-                | bit(segment.ip.df, DF),
-            checksum: checksum_code(segment.checksum),
+                | bit(segment.ip.df, DF)
+                | checksum_code(segment.checksum) << CHECKSUM_SHIFT,
         };
         let len = usize::from(self.len);
         let start = usize::from(self.start);
@@ -94,8 +103,8 @@ fn bit(set: bool, mask: u8) -> u8 {
 fn unpack(packed: &Packed, client: SocketAddr, server: SocketAddr) -> SegmentNote {
     SegmentNote {
         at: FrameRef {
-            input: usize::from(packed.input),
-            frame: packed.frame,
+            input: (packed.frame_and_input >> FRAME_BITS) as usize,
+            frame: packed.frame_and_input & ((1 << FRAME_BITS) - 1),
             ts: packed.ts,
         },
         src: if packed.bits & FROM_CLIENT != 0 {
@@ -106,12 +115,11 @@ fn unpack(packed: &Packed, client: SocketAddr, server: SocketAddr) -> SegmentNot
         flags: Flags(packed.flags),
         seq: SeqNum(packed.seq),
         ack: (packed.bits & HAS_ACK != 0).then_some(SeqNum(packed.ack)),
-        len: packed.len,
-        wnd: packed.wnd,
+        len: u32::from(packed.len_high) << 16 | u32::from(packed.len_low),
         ttl: packed.ttl,
         ip_id: (packed.bits & HAS_IP_ID != 0).then_some(packed.ip_id),
         df: packed.bits & DF != 0,
-        checksum: checksum_of(packed.checksum),
+        checksum: checksum_of(packed.bits >> CHECKSUM_SHIFT),
     }
 }
 
@@ -167,6 +175,47 @@ mod tests {
         assert_eq!(notes[2].len, 10);
         assert_eq!(notes[2].ip_id, Some(1));
         assert!(notes[2].df);
-        assert_eq!(std::mem::size_of::<Packed>(), 40);
+        assert_eq!(std::mem::size_of::<Packed>(), 32);
+    }
+
+    #[test]
+    fn big_numbers_and_every_checksum_survive_the_packing() {
+        let checksums = [
+            Checksum::Valid,
+            Checksum::Offloaded,
+            Checksum::Bad,
+            Checksum::Unverified,
+        ];
+        for (n, checksum) in checksums.into_iter().enumerate() {
+            let mut recent = RecentSegments::default();
+            let mut seg = segment(c(A | P, 1000, 5000, 0));
+            seg.len = 70_000 + n as u32;
+            seg.checksum = checksum;
+            let at = FrameRef {
+                input: 300 + n,
+                frame: 5_000_000_000 + n as u64,
+                ts: Timestamp(-7),
+            };
+            recent.push(&seg, at, true);
+            let note = &recent.notes(client_addr(), server_addr())[0];
+            assert_eq!(note.at, at);
+            assert_eq!(note.len, seg.len);
+            assert_eq!(note.checksum, checksum);
+            assert_eq!(note.flags, seg.flags);
+        }
+        // Beyond the packed widths, values saturate rather than wrap.
+        let mut recent = RecentSegments::default();
+        let mut seg = segment(c(A, 1000, 5000, 0));
+        seg.len = u32::MAX;
+        let far = FrameRef {
+            input: usize::MAX,
+            frame: u64::MAX,
+            ts: Timestamp(0),
+        };
+        recent.push(&seg, far, false);
+        let note = &recent.notes(client_addr(), server_addr())[0];
+        assert_eq!(note.len, LEN_MAX);
+        assert_eq!(note.at.input, usize::from(u16::MAX));
+        assert_eq!(note.at.frame, (1 << FRAME_BITS) - 1);
     }
 }

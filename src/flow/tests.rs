@@ -263,6 +263,8 @@ fn payload_bytes_count_sequence_space_across_wraparound() {
 fn a_live_flow_stays_small() {
     let flow = std::mem::size_of::<Flow>();
     let endpoint = std::mem::size_of::<Endpoint>();
-    assert!(flow <= 1024, "Flow grew to {flow} bytes");
-    assert!(endpoint <= 256, "Endpoint grew to {endpoint} bytes");
+    // 100,000 live flows in 64 MiB (issue 6) leave about 600 bytes each, table and heap
+    // entries included.
+    assert!(flow <= 608, "Flow grew to {flow} bytes");
+    assert!(endpoint <= 128, "Endpoint grew to {endpoint} bytes");
 }
