@@ -12,12 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
 use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
-use crate::pipeline::{
-    AnalyzeOptions, AnalyzedFlow, LiveView, RunStats, Sink, analyze_into, check_inputs,
-};
+use crate::pipeline::{AnalyzeOptions, AnalyzedFlow, RunStats, Sink, analyze_into, check_inputs};
 use crate::report::{ReportBuilder, Retain, flow_report, html, markdown, table};
 use crate::time::Span;
-use crate::time::Timestamp;
 use progress::Progress;
 use stream::FlowStream;
 
@@ -342,11 +339,10 @@ impl Sink for AnalyzeSink<'_> {
         (self.on_flow)(flow);
     }
 
-    fn tick(&mut self, _now: Timestamp, live: &LiveView<'_>) -> bool {
+    fn progress(&mut self, input: usize, frames: u64, bytes: u64) {
         if let Some(progress) = &mut self.progress {
-            progress.tick(live.input, live.stats.bytes);
+            progress.tick(input, frames, bytes);
         }
-        false
     }
 }
 

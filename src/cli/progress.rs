@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 const WORTH_SHOWING: u64 = 8 << 20;
 /// How often the bar is redrawn.
 const REDRAW: Duration = Duration::from_millis(200);
-/// Frames between looks at the clock.
-const CHECK_EVERY: u64 = 4096;
 const WIDTH: usize = 30;
 
 /// The bar's state.
@@ -21,7 +19,10 @@ pub(super) struct Progress {
     total: u64,
     started: Instant,
     last_draw: Option<Instant>,
-    frames_seen: u64,
+    /// The input being read, the frames read of it, and the frames of the inputs before it.
+    input: usize,
+    frames: u64,
+    frames_before: u64,
     drawn: bool,
 }
 
@@ -42,17 +43,20 @@ impl Progress {
             total,
             started: Instant::now(),
             last_draw: None,
-            frames_seen: 0,
+            input: 0,
+            frames: 0,
+            frames_before: 0,
             drawn: false,
         })
     }
 
-    /// Called for every frame, with the bytes read so far of input `input`.
-    pub(super) fn tick(&mut self, input: usize, bytes: u64) {
-        self.frames_seen += 1;
-        if !self.frames_seen.is_multiple_of(CHECK_EVERY) {
-            return;
+    /// Called now and then with the frames and bytes read so far of input `input`.
+    pub(super) fn tick(&mut self, input: usize, frames: u64, bytes: u64) {
+        if input != self.input {
+            self.frames_before += self.frames;
+            self.input = input;
         }
+        self.frames = frames;
         let now = Instant::now();
         if self
             .last_draw
@@ -65,7 +69,7 @@ impl Progress {
         let line = render(
             done,
             self.total,
-            self.frames_seen,
+            self.frames_before + self.frames,
             now.duration_since(self.started),
         );
         let mut stderr = io::stderr().lock();

@@ -49,12 +49,19 @@ pub trait Sink {
         false
     }
 
-    /// `analyze` only: how far the reader is, now and then (input index, bytes of it read).
-    fn progress(&mut self, _input: usize, _bytes: u64) {}
+    /// `analyze` only: how far the reader is, every few thousand frames (the input's index,
+    /// and the frames and bytes of it read so far).
+    fn progress(&mut self, _input: usize, _frames: u64, _bytes: u64) {}
+
+    /// A batch of input has been taken in: pass on anything held back.
+    fn flush(&mut self) {}
 }
 
 /// How many segments of each side of each flow teach the host baselines.
 const HOST_SAMPLES_PER_FLOW: u32 = 16;
+
+/// How often (in frames) the sink hears how far the reading is.
+const PROGRESS_EVERY: u64 = 4096;
 
 /// A pcap record's header, counted per frame in `InputStats::bytes`.
 const RECORD_HEADER: u64 = 16;
@@ -129,6 +136,11 @@ impl Stages<'_> {
         }
         self.finish();
         true
+    }
+
+    /// Tells the sink that a batch of input has been taken in.
+    pub(crate) fn flush_sink(&mut self) {
+        self.sink.flush();
     }
 
     pub(crate) fn expire(&mut self, now: Timestamp) {
@@ -231,7 +243,30 @@ pub fn analyze_into(
     sink: &mut dyn Sink,
 ) -> Result<RunStats, CaptureError> {
     check_inputs(paths, options)?;
-    threads::analyze_threaded(paths, options, sink)
+    match threads::analyze_threaded(paths, options, sink) {
+        Some(result) => result,
+        None => analyze_on_one_thread(paths, options, sink),
+    }
+}
+
+/// `analyze_into` with every stage on the caller's thread: what runs when no thread can be
+/// started, and what the threaded analysis must agree with.
+pub fn analyze_on_one_thread(
+    paths: &[PathBuf],
+    options: &AnalyzeOptions,
+    sink: &mut dyn Sink,
+) -> Result<RunStats, CaptureError> {
+    check_inputs(paths, options)?;
+    let mut stages = Stages::new(options.flows, sink).anonymizing(options.anonymize);
+    let mut stats = RunStats::default();
+    for (input, path) in paths.iter().enumerate() {
+        let mut source = FileSource::open(path, options.filter.as_deref())?;
+        stats
+            .inputs
+            .push(read_input(&mut source, input, &mut stages));
+    }
+    stats.evicted_flows = stages.finish_all();
+    Ok(stats)
 }
 
 /// Reads one live source until it ends or the sink says stop, then finishes every flow.
@@ -311,6 +346,12 @@ fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) ->
         if stages.tick(at.ts, input, &stats) {
             break;
         }
+        if stats.frames.is_multiple_of(PROGRESS_EVERY) {
+            stages.sink.progress(input, stats.frames, stats.bytes);
+        }
     }
     stats
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,305 @@
+//! `analyze` on two threads, balanced so that each has about half the work:
+//!
+//! - the caller's thread reads each file (libpcap), decodes and anonymises every frame, and
+//!   hands the segments on in batches; between batches it takes back the finished, attributed
+//!   flows and gives them to the sink (the report);
+//! - the tracker thread runs the flow table, the host baselines and attribution: exactly the
+//!   one-thread `Stages`, fed in the same order, so the flows, their ids, their order and
+//!   their verdicts are those of the one-thread loop.
+//!
+//! Both channels are bounded, so memory in flight is too. The tracker may wait for room to
+//! send finished flows; the reader therefore never blocks on sending segments, but waits for
+//! finished flows while the tracker is behind, so the two cannot deadlock.
+//!
+//! A live capture stays on one thread (`Stages`), where the sink watches the table.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use super::{
+    AnalyzeOptions, AnalyzedFlow, InputStats, PROGRESS_EVERY, RECORD_HEADER, RunStats, Sink, Stages,
+};
+use crate::anonymize::Anonymizer;
+use crate::capture::{CaptureError, FileSource, NextFrame, Source};
+use crate::decode::{Captured, Decoded, Segment, Skip, decode};
+use crate::flow::{FlowConfig, FrameRef};
+
+/// Segments per batch: enough to make a hand-over rare, few enough to stay in cache.
+const BATCH: usize = 512;
+
+/// Batches of segments in flight to the tracker.
+const IN_FLIGHT: usize = 8;
+
+/// Finished flows per batch back to the reader (a batch also goes at the end of every batch
+/// of segments, so flows are not held back).
+const FLOWS_BATCH: usize = 64;
+
+/// How long the reader waits for finished flows before it tries the tracker again.
+const WAIT: Duration = Duration::from_millis(1);
+
+/// A decoded segment and the frame it came in.
+type Arrival = (Segment, FrameRef);
+
+/// Analyses capture files on two threads; see the module text. Inputs are checked by the
+/// caller first. None when the tracker thread could not be started (nothing was read).
+pub(super) fn analyze_threaded(
+    paths: &[PathBuf],
+    options: &AnalyzeOptions,
+    sink: &mut dyn Sink,
+) -> Option<Result<RunStats, CaptureError>> {
+    let (segments_tx, segments_rx) = sync_channel::<Vec<Arrival>>(IN_FLIGHT);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<Arrival>>(IN_FLIGHT);
+    let (flows_tx, flows_rx) = sync_channel::<Vec<AnalyzedFlow>>(IN_FLIGHT);
+    let stopped = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let tracker = std::thread::Builder::new()
+            .name("rstscope-track".into())
+            .spawn_scoped(scope, || {
+                track(
+                    options.flows,
+                    paths.len(),
+                    segments_rx,
+                    spare_tx,
+                    flows_tx,
+                    &stopped,
+                )
+            })
+            .ok()?;
+        let mut reader = Reader {
+            segments: segments_tx,
+            spare: spare_rx,
+            batch: Vec::with_capacity(BATCH),
+            flows: flows_rx,
+            sink,
+            anonymizer: options.anonymize.as_ref().map(Anonymizer::new),
+        };
+        let read = reader.read_all(paths, options);
+        if read.is_err() {
+            stopped.store(true, Ordering::Relaxed);
+        }
+        // The tracker finishes the live flows once the segments end.
+        let Reader {
+            segments,
+            flows,
+            sink,
+            ..
+        } = reader;
+        drop(segments);
+        if read.is_ok() {
+            for batch in flows.iter() {
+                batch.into_iter().for_each(|flow| sink.flow(flow));
+            }
+        }
+        drop(flows);
+        // A tracker that panicked has already printed why; its panic goes on from here.
+        let (copies, evicted_flows) = tracker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut inputs = match read {
+            Ok(inputs) => inputs,
+            Err(err) => return Some(Err(err)),
+        };
+        for (input, copies) in inputs.iter_mut().zip(copies) {
+            input.copies = copies;
+        }
+        Some(Ok(RunStats {
+            inputs,
+            evicted_flows,
+        }))
+    })
+}
+
+/// The caller's side: reads and decodes, and passes finished flows to the sink.
+struct Reader<'a> {
+    segments: SyncSender<Vec<Arrival>>,
+    /// Emptied batches coming back from the tracker, for reuse.
+    spare: Receiver<Vec<Arrival>>,
+    batch: Vec<Arrival>,
+    flows: Receiver<Vec<AnalyzedFlow>>,
+    sink: &'a mut dyn Sink,
+    anonymizer: Option<Anonymizer>,
+}
+
+impl Reader<'_> {
+    fn read_all(
+        &mut self,
+        paths: &[PathBuf],
+        options: &AnalyzeOptions,
+    ) -> Result<Vec<InputStats>, CaptureError> {
+        let mut inputs = Vec::with_capacity(paths.len());
+        for (input, path) in paths.iter().enumerate() {
+            let mut source = FileSource::open(path, options.filter.as_deref())?;
+            inputs.push(self.read_input(&mut source, input));
+        }
+        self.send_batch();
+        Ok(inputs)
+    }
+
+    /// Text as the reports may show it: addresses in it anonymised when anonymising.
+    fn text(&mut self, text: &str) -> String {
+        match &mut self.anonymizer {
+            Some(anonymizer) => anonymizer.text(text),
+            None => text.to_string(),
+        }
+    }
+
+    fn read_input(&mut self, source: &mut FileSource, input: usize) -> InputStats {
+        let mut stats = InputStats {
+            path: self.text(source.name()),
+            link_type: source.link_type().name(),
+            ..InputStats::default()
+        };
+        let link_type = source.link_type();
+        loop {
+            let frame = match source.next_frame() {
+                NextFrame::Frame(frame) => frame,
+                NextFrame::Filtered(ts, captured) => {
+                    stats.frames += 1;
+                    stats.bytes += RECORD_HEADER + u64::from(captured);
+                    stats.filtered += 1;
+                    stats.first_ts.get_or_insert(ts);
+                    stats.last_ts = Some(ts);
+                    continue;
+                }
+                // Files are never idle.
+                NextFrame::Idle(_) => continue,
+                NextFrame::End => break,
+                NextFrame::Broken(reason) => {
+                    stats.broken = Some(self.text(&reason));
+                    break;
+                }
+            };
+            stats.frames += 1;
+            stats.bytes += RECORD_HEADER + frame.data.len() as u64;
+            stats.first_ts.get_or_insert(frame.ts);
+            stats.last_ts = Some(frame.ts);
+            let at = FrameRef {
+                input,
+                frame: frame.number,
+                ts: frame.ts,
+            };
+            match decode(
+                link_type,
+                frame.data,
+                Captured::of(frame.data.len(), frame.wire_len),
+            ) {
+                Decoded::Segment(mut segment) => {
+                    stats.tcp += 1;
+                    if let Some(anonymizer) = &mut self.anonymizer {
+                        anonymizer.segment(&mut segment);
+                    }
+                    self.batch.push((segment, at));
+                    if self.batch.len() >= BATCH {
+                        self.send_batch();
+                    }
+                }
+                Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
+                Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
+                Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
+            }
+            if stats.frames.is_multiple_of(PROGRESS_EVERY) {
+                self.sink.progress(input, stats.frames, stats.bytes);
+            }
+        }
+        self.sink.progress(input, stats.frames, stats.bytes);
+        stats
+    }
+
+    /// Hands the batch to the tracker, then passes on the flows it has finished so far. While
+    /// the tracker is behind, the reader waits for finished flows instead (the tracker may
+    /// be waiting for room to send them).
+    fn send_batch(&mut self) {
+        if !self.batch.is_empty() {
+            let next = self
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            let mut full = std::mem::replace(&mut self.batch, next);
+            loop {
+                match self.segments.try_send(full) {
+                    Ok(()) => break,
+                    Err(TrySendError::Full(batch)) => full = batch,
+                    // The tracker only goes away by panicking; its panic is raised at the join.
+                    Err(TrySendError::Disconnected(_)) => break,
+                }
+                match self.flows.recv_timeout(WAIT) {
+                    Ok(batch) => batch.into_iter().for_each(|flow| self.sink.flow(flow)),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
+        while let Ok(batch) = self.flows.try_recv() {
+            batch.into_iter().for_each(|flow| self.sink.flow(flow));
+        }
+    }
+}
+
+/// The tracker's sink: finished flows back to the reader, in batches.
+struct FlowsBack<'a> {
+    out: &'a SyncSender<Vec<AnalyzedFlow>>,
+    batch: Vec<AnalyzedFlow>,
+}
+
+impl FlowsBack<'_> {
+    fn send(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(FLOWS_BATCH));
+            // Nobody to tell when the reader has stopped on an error.
+            let _ = self.out.send(batch);
+        }
+    }
+}
+
+impl Sink for FlowsBack<'_> {
+    fn flow(&mut self, flow: AnalyzedFlow) {
+        self.batch.push(flow);
+        if self.batch.len() >= FLOWS_BATCH {
+            self.send();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.send();
+    }
+}
+
+/// The tracker thread: the one-thread stages after the decoder. Returns the copies left out
+/// per input and the flows evicted.
+fn track(
+    config: FlowConfig,
+    inputs: usize,
+    segments: Receiver<Vec<Arrival>>,
+    spare: SyncSender<Vec<Arrival>>,
+    flows: SyncSender<Vec<AnalyzedFlow>>,
+    stopped: &AtomicBool,
+) -> (Vec<u64>, u64) {
+    let mut back = FlowsBack {
+        out: &flows,
+        batch: Vec::with_capacity(FLOWS_BATCH),
+    };
+    let mut copies = vec![0; inputs];
+    let mut stages = Stages::new(config, &mut back);
+    for mut batch in segments.iter() {
+        for (segment, at) in batch.drain(..) {
+            if !stages.observe(&segment, at)
+                && let Some(count) = copies.get_mut(at.input)
+            {
+                *count += 1;
+            }
+        }
+        // A full return channel only means the reader has spares already.
+        let _ = spare.try_send(batch);
+        stages.flush_sink();
+    }
+    let evicted = if stopped.load(Ordering::Relaxed) {
+        0
+    } else {
+        stages.finish_all()
+    };
+    drop(stages);
+    back.send();
+    (copies, evicted)
+}
