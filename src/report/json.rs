@@ -31,9 +31,8 @@ pub fn write_flow_line(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()>
 #[derive(Debug)]
 pub struct JsonStream {
     flows: u64,
-    /// One flow, pretty-printed, then indented: reused from flow to flow.
+    /// One flow, pretty-printed at its depth: reused from flow to flow.
     pretty: Vec<u8>,
-    indented: Vec<u8>,
 }
 
 impl JsonStream {
@@ -59,22 +58,22 @@ impl JsonStream {
         Ok(JsonStream {
             flows: 0,
             pretty: Vec::new(),
-            indented: Vec::new(),
         })
     }
 
     /// Writes one finished flow into the `flows` array.
     pub fn flow(&mut self, flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
         self.pretty.clear();
-        serde_json::to_writer_pretty(&mut self.pretty, flow)?;
-        self.indented.clear();
         if self.flows > 0 {
-            self.indented.push(b',');
+            self.pretty.push(b',');
         }
-        self.indented.extend_from_slice(b"\n    ");
-        indent(&self.pretty, b"    ", &mut self.indented);
+        self.pretty.extend_from_slice(b"\n    ");
+        // Inside the document's object and its `flows` array: two levels down.
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut self.pretty, Nested::at(2));
+        flow.serialize(&mut serializer)?;
         self.flows += 1;
-        out.write_all(&self.indented)
+        out.write_all(&self.pretty)
     }
 
     /// Closes the `flows` array and writes inputs, summary and warnings from `report` (its
@@ -95,22 +94,103 @@ impl JsonStream {
 
 /// One value, pretty-printed at the first level of the document.
 fn value<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    let pretty = serde_json::to_vec_pretty(value)?;
-    let mut indented = Vec::with_capacity(pretty.len() + pretty.len() / 8);
-    indent(&pretty, b"  ", &mut indented);
-    out.write_all(&indented)
+    let mut pretty = Vec::new();
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut pretty,
+        Nested::at(1),
+    ))?;
+    out.write_all(&pretty)
 }
 
-/// Copies `text`, indenting every line after the first by `by`.
-fn indent(text: &[u8], by: &[u8], into: &mut Vec<u8>) {
-    let mut lines = text.split(|&b| b == b'\n');
-    if let Some(first) = lines.next() {
-        into.extend_from_slice(first);
+/// serde_json's pretty layout (two spaces a level) for a value that sits `depth` levels down
+/// in the document: every line after its first is indented as if the whole document had
+/// been pretty-printed at once.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn at(depth: usize) -> Nested {
+        Nested {
+            depth,
+            has_value: false,
+        }
     }
-    for line in lines {
-        into.push(b'\n');
-        into.extend_from_slice(by);
-        into.extend_from_slice(line);
+
+    fn new_line<W: ?Sized + Write>(&self, writer: &mut W, first: bool) -> io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn indent<W: ?Sized + Write>(&self, writer: &mut W) -> io::Result<()> {
+        for _ in 0..self.depth {
+            writer.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.new_line(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.new_line(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
