@@ -63,7 +63,7 @@ impl FlowSelection {
             self.ids.contains(&flow.id)
         };
         let span = (
-            pair(flow.client, flow.server),
+            pair(flow.client(), flow.server()),
             (flow.first_ts, flow.last_ts),
         );
         if chosen {
@@ -75,8 +75,8 @@ impl FlowSelection {
             return;
         }
         for (addr, sent) in [
-            (flow.client.ip(), flow.client_side.packets),
-            (flow.server.ip(), flow.server_side.packets),
+            (flow.client().ip(), flow.client_side.packets),
+            (flow.server().ip(), flow.server_side.packets),
         ] {
             if sent == 0
                 || (self.context.len() >= CONTEXT_HOSTS && !self.context.contains_key(&addr))

@@ -41,7 +41,7 @@ impl HostBaselines {
     /// Notes the round trip to a finished flow's server, as its handshake showed it.
     pub fn observe_flow(&mut self, flow: &Flow) {
         if let Some(leg) = flow.handshake.server_leg() {
-            self.observe_round_trip(flow.server.ip(), leg);
+            self.observe_round_trip(flow.server().ip(), leg);
         }
     }
 

@@ -229,7 +229,11 @@ fn a_refused_syn_is_judged_against_the_servers_other_connections() {
     segments.push((syn, 100_000));
     segments.push((refusal, 120_000));
     let flows = analyze(&segments);
-    let a = &flows.iter().find(|(f, _)| f.server.port() == 81).unwrap().1[0];
+    let a = &flows
+        .iter()
+        .find(|(f, _)| f.server().port() == 81)
+        .unwrap()
+        .1[0];
     assert!(
         a.evidence.iter().any(|e| e.detail.contains("other flows")),
         "{a:?}"
@@ -251,7 +255,7 @@ fn a_syn_refused_from_nearer_and_at_once_is_a_firewall() {
     let flows = analyze(&segments);
     let a = &flows
         .iter()
-        .find(|(f, _)| f.server.port() == 8443)
+        .find(|(f, _)| f.server().port() == 8443)
         .unwrap()
         .1[0];
     assert!(

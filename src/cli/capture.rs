@@ -230,8 +230,8 @@ impl Sink for Watcher<'_> {
             let text = format!(
                 "{}  {} -> {}  closed by FIN ({}, {})",
                 report::format_ts(flow.last_ts),
-                flow.client,
-                flow.server,
+                flow.client(),
+                flow.server(),
                 flow.conn_state(),
                 flow.history()
             );

@@ -14,7 +14,7 @@ mod reset;
 mod state;
 mod table;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
 pub use reset::{AfterReset, BeforeReset, Reset, SegmentNote};
@@ -105,13 +105,62 @@ impl Handshake {
     }
 }
 
+/// A flow's two addresses in 38 bytes (two `SocketAddr`s take 64): IPv4 addresses are kept
+/// IPv4-mapped. Decoded segments carry no IPv6 flow label or scope, so nothing is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ends {
+    client_ip: [u8; 16],
+    server_ip: [u8; 16],
+    client_port: u16,
+    server_port: u16,
+    v6: bool,
+}
+
+impl Ends {
+    fn new(client: SocketAddr, server: SocketAddr) -> Ends {
+        fn octets(addr: SocketAddr) -> [u8; 16] {
+            match addr.ip() {
+                IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+                IpAddr::V6(v6) => v6.octets(),
+            }
+        }
+        Ends {
+            client_ip: octets(client),
+            server_ip: octets(server),
+            client_port: client.port(),
+            server_port: server.port(),
+            v6: client.is_ipv6(),
+        }
+    }
+
+    fn address(&self, ip: [u8; 16], port: u16) -> SocketAddr {
+        let v6 = Ipv6Addr::from(ip);
+        match v6.to_ipv4_mapped() {
+            Some(v4) if !self.v6 => SocketAddr::new(IpAddr::V4(v4), port),
+            _ => SocketAddr::new(IpAddr::V6(v6), port),
+        }
+    }
+
+    fn client(&self) -> SocketAddr {
+        self.address(self.client_ip, self.client_port)
+    }
+
+    fn server(&self) -> SocketAddr {
+        self.address(self.server_ip, self.server_port)
+    }
+
+    fn swap(&mut self) {
+        std::mem::swap(&mut self.client_ip, &mut self.server_ip);
+        std::mem::swap(&mut self.client_port, &mut self.server_port);
+    }
+}
+
 /// One TCP connection.
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub id: u64,
-    /// The client's address (Zeek's originator).
-    pub client: SocketAddr,
-    pub server: SocketAddr,
+    /// The client's (Zeek's originator's) and the server's addresses.
+    ends: Ends,
     pub client_side: Endpoint,
     pub server_side: Endpoint,
     history: History,
@@ -148,8 +197,7 @@ impl Flow {
         }
         Flow {
             id,
-            client,
-            server,
+            ends: Ends::new(client, server),
             client_side: Endpoint::default(),
             server_side: Endpoint::default(),
             history,
@@ -174,7 +222,7 @@ impl Flow {
         let Some(interface) = segment.interface else {
             return true;
         };
-        let from_client = segment.src == self.client;
+        let from_client = segment.src == self.client();
         self.copies
             .get_or_insert_with(Box::default)
             .admit(from_client, interface, segment)
@@ -227,7 +275,7 @@ impl Flow {
 
     /// Which side sent from `addr`.
     pub fn side_of(&self, addr: SocketAddr) -> Side {
-        if addr == self.client {
+        if addr == self.client() {
             Side::Client
         } else {
             Side::Server
@@ -300,7 +348,7 @@ impl Flow {
 
     /// Feeds one segment to the flow.
     fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
-        let is_client = segment.src == self.client;
+        let is_client = segment.src == self.client();
         self.last_ts = self.last_ts.max(at.ts);
         // Notes are made only where a reset needs them: for the reset itself, and for the
         // resets already seen, which keep the segments that follow them.
@@ -365,7 +413,7 @@ impl Flow {
         self.resets.push(Reset::new(
             note,
             dst,
-            &self.recent.notes(self.client, self.server),
+            &self.recent.notes(self.client(), self.server()),
             sender_next,
             u32::try_from(earlier).unwrap_or(u32::MAX),
             before,
@@ -459,7 +507,7 @@ impl Flow {
             }
         }
         if change.flip {
-            std::mem::swap(&mut self.client, &mut self.server);
+            self.ends.swap();
             std::mem::swap(&mut self.client_side, &mut self.server_side);
             self.history.flip();
         }
@@ -467,6 +515,16 @@ impl Flow {
 }
 
 impl Flow {
+    /// The client's address (Zeek's originator).
+    pub fn client(&self) -> SocketAddr {
+        self.ends.client()
+    }
+
+    /// The server's address (Zeek's responder).
+    pub fn server(&self) -> SocketAddr {
+        self.ends.server()
+    }
+
     /// Segments seen from both sides.
     pub fn packets(&self) -> u64 {
         u64::from(self.client_side.packets) + u64::from(self.server_side.packets)

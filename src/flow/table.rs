@@ -63,13 +63,14 @@ impl PairHasher {
     }
 
     fn of_flow(&self, flow: &Flow) -> u64 {
-        self.hash(flow.client, flow.server)
+        self.hash(flow.client(), flow.server())
     }
 }
 
 /// True when the flow is between these two endpoints (either way round).
 fn joins(flow: &Flow, a: SocketAddr, b: SocketAddr) -> bool {
-    (flow.client == a && flow.server == b) || (flow.client == b && flow.server == a)
+    let (client, server) = (flow.client(), flow.server());
+    (client == a && server == b) || (client == b && server == a)
 }
 
 /// A deadline in the heap: (when, flow id, the flow's hash in the table). An entry is stale
@@ -105,7 +106,7 @@ fn feed(
     if after < before || flow.packets() == 1 {
         deadlines.push(Reverse((after, flow.id, hash)));
     }
-    let sender = if segment.src == flow.client {
+    let sender = if segment.src == flow.client() {
         &flow.client_side
     } else {
         &flow.server_side

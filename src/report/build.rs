@@ -228,8 +228,8 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
     };
     FlowReport {
         id: flow.id,
-        client: endpoint(flow.client),
-        server: endpoint(flow.server),
+        client: endpoint(flow.client()),
+        server: endpoint(flow.server()),
         first_ts: format_ts(flow.first_ts),
         last_ts: format_ts(flow.last_ts),
         duration_s: round_micros(flow.last_ts.since(flow.first_ts).as_secs_f64()),

@@ -13,8 +13,8 @@ pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution) -> Stri
     format!(
         "{}  {} -> {}  RST from {} (frame {}, ttl {})  {} {:.2} {}{}",
         format_ts(reset.segment.at.ts),
-        flow.client,
-        flow.server,
+        flow.client(),
+        flow.server(),
         report.from,
         report.frame,
         report.ttl,
@@ -37,8 +37,8 @@ pub fn revised_line(
     format!(
         "{}  {} -> {}  RST from {} (frame {}) revised: {} {:.2} {} (first said {} {}){}",
         format_ts(reset.segment.at.ts),
-        flow.client,
-        flow.server,
+        flow.client(),
+        flow.server(),
         report.from,
         report.frame,
         report.verdict,

@@ -73,7 +73,7 @@ fn rstscope_finds_every_verdict_and_both_families() {
     let mut verdicts = HashSet::new();
     let (mut v4, mut v6, mut resets) = (0, 0, 0);
     let stats = analyze(&[path], &AnalyzeOptions::default(), &mut |analyzed| {
-        if analyzed.flow.client.is_ipv4() {
+        if analyzed.flow.client().is_ipv4() {
             v4 += 1;
         } else {
             v6 += 1;
