@@ -1,4 +1,5 @@
-//! Capture files: pcap and pcapng read through libpcap, one frame at a time.
+//! Capture files, one frame at a time: classic pcap by our own block reader (`classic`),
+//! pcapng and anything unusual by libpcap.
 //!
 //! Frames are numbered from 1 within each file, as Wireshark numbers them, whether or not the
 //! BPF filter keeps them. The filter is compiled by libpcap for the file's link type and applied
@@ -9,13 +10,20 @@ use std::path::Path;
 
 use pcap::{BpfProgram, Capture, Offline, Precision};
 
+use super::classic::{ClassicPcap, Record};
 use super::{CaptureError, Frame, LinkType, NextFrame, Source, pcap_error_text};
 use crate::time::Timestamp;
+
+/// What reads the file's records.
+enum Reader {
+    Classic(ClassicPcap),
+    Libpcap(Capture<Offline>),
+}
 
 /// An open capture file.
 pub struct FileSource {
     path: String,
-    capture: Capture<Offline>,
+    reader: Reader,
     link_type: LinkType,
     /// The file's own DLT (several map to one `LinkType`), for writing an export in kind.
     dlt: i32,
@@ -28,9 +36,21 @@ impl FileSource {
     pub fn open(path: &Path, filter: Option<&str>) -> Result<FileSource, CaptureError> {
         let shown = path.display().to_string();
         check_file(path, &shown)?;
-        let capture = Capture::from_file_with_precision(path, Precision::Nano)
-            .map_err(|err| open_error(&shown, &err))?;
-        let dlt = capture.get_datalink().0;
+        let classic = ClassicPcap::open(path).map_err(|err| CaptureError::Unreadable {
+            path: shown.clone(),
+            detail: err.to_string(),
+        })?;
+        let reader = match classic {
+            Some(classic) => Reader::Classic(classic),
+            None => Reader::Libpcap(
+                Capture::from_file_with_precision(path, Precision::Nano)
+                    .map_err(|err| open_error(&shown, &err))?,
+            ),
+        };
+        let dlt = match &reader {
+            Reader::Classic(classic) => classic.dlt(),
+            Reader::Libpcap(capture) => capture.get_datalink().0,
+        };
         let link_type =
             LinkType::from_dlt(dlt).ok_or_else(|| CaptureError::UnsupportedLinkType {
                 path: shown.clone(),
@@ -39,13 +59,21 @@ impl FileSource {
                     Err(_) => format!("{dlt} (not one libpcap knows)"),
                 },
             })?;
-        let filter = match filter {
-            Some(expr) => Some(compile_filter(&capture, expr)?),
-            None => None,
+        let filter = match (filter, &reader) {
+            (None, _) => None,
+            (Some(expr), Reader::Libpcap(capture)) => Some(compile_filter(capture, expr)?),
+            (Some(expr), Reader::Classic(_)) => {
+                let dead = Capture::dead_with_precision(pcap::Linktype(dlt), Precision::Nano)
+                    .map_err(|err| CaptureError::BadFilter {
+                        filter: expr.to_string(),
+                        detail: pcap_error_text(&err),
+                    })?;
+                Some(compile_filter(&dead, expr)?)
+            }
         };
         Ok(FileSource {
             path: shown,
-            capture,
+            reader,
             link_type,
             dlt,
             filter,
@@ -70,33 +98,53 @@ impl Source for FileSource {
 
     /// Reads the next frame.
     fn next_frame(&mut self) -> NextFrame<'_> {
-        let packet = match self.capture.next_packet() {
-            Ok(packet) => packet,
-            Err(pcap::Error::NoMorePackets) => return NextFrame::End,
-            Err(err) => {
-                return NextFrame::Broken(format!(
-                    "{}: the capture is cut off or corrupt after frame {} ({}); the frames before it were analysed",
-                    self.path,
-                    self.frames_read,
-                    pcap_error_text(&err)
-                ));
-            }
+        let (ts, data, wire_len) = match &mut self.reader {
+            Reader::Classic(classic) => match classic.next() {
+                Record::Frame {
+                    secs,
+                    nanos,
+                    data,
+                    wire_len,
+                } => (Timestamp::from_parts(secs, nanos), data, wire_len),
+                Record::End => return NextFrame::End,
+                Record::Broken(reason) => {
+                    return NextFrame::Broken(cut_off(&self.path, self.frames_read, &reason));
+                }
+            },
+            Reader::Libpcap(capture) => match capture.next_packet() {
+                // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+                Ok(packet) => (
+                    Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec),
+                    packet.data,
+                    packet.header.len,
+                ),
+                Err(pcap::Error::NoMorePackets) => return NextFrame::End,
+                Err(err) => {
+                    let reason = pcap_error_text(&err);
+                    return NextFrame::Broken(cut_off(&self.path, self.frames_read, &reason));
+                }
+            },
         };
         self.frames_read += 1;
-        // With nanosecond precision libpcap puts nanoseconds in tv_usec.
-        let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
         if let Some(program) = &self.filter
-            && !program.filter(packet.data)
+            && !program.filter(data)
         {
-            return NextFrame::Filtered(ts, packet.header.caplen);
+            return NextFrame::Filtered(ts, u32::try_from(data.len()).unwrap_or(u32::MAX));
         }
         NextFrame::Frame(Frame {
             number: self.frames_read,
             ts,
-            data: packet.data,
-            wire_len: packet.header.len,
+            data,
+            wire_len,
         })
     }
+}
+
+/// Why a file ended early, in one line.
+fn cut_off(path: &str, frames_read: u64, reason: &str) -> String {
+    format!(
+        "{path}: the capture is cut off or corrupt after frame {frames_read} ({reason}); the frames before it were analysed"
+    )
 }
 
 /// Compiles a tcpdump filter expression for the link type of an open capture.

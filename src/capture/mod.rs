@@ -5,6 +5,7 @@
 //! `decode`'s job. Every failure a user can cause is a [`CaptureError`] whose message names the
 //! file or interface and says how to fix it.
 
+mod classic;
 pub mod file;
 pub mod live;
 
