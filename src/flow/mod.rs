@@ -116,14 +116,16 @@ struct Ends {
     v6: bool,
 }
 
+/// An address's 16 octets as `Ends` keeps them.
+fn octets(addr: SocketAddr) -> [u8; 16] {
+    match addr.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
 impl Ends {
     fn new(client: SocketAddr, server: SocketAddr) -> Ends {
-        fn octets(addr: SocketAddr) -> [u8; 16] {
-            match addr.ip() {
-                IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-                IpAddr::V6(v6) => v6.octets(),
-            }
-        }
         Ends {
             client_ip: octets(client),
             server_ip: octets(server),
@@ -147,6 +149,30 @@ impl Ends {
 
     fn server(&self) -> SocketAddr {
         self.address(self.server_ip, self.server_port)
+    }
+
+    /// True when `addr` is the client's address (without building either as a `SocketAddr`).
+    fn is_client(&self, addr: SocketAddr) -> bool {
+        addr.port() == self.client_port
+            && addr.is_ipv6() == self.v6
+            && octets(addr) == self.client_ip
+    }
+
+    /// True when the flow is between `a` and `b`, either way round.
+    fn joins(&self, a: SocketAddr, b: SocketAddr) -> bool {
+        if a.is_ipv6() != self.v6 {
+            return false;
+        }
+        let (a_ip, b_ip) = (octets(a), octets(b));
+        let (a_port, b_port) = (a.port(), b.port());
+        (a_port == self.client_port
+            && b_port == self.server_port
+            && a_ip == self.client_ip
+            && b_ip == self.server_ip)
+            || (a_port == self.server_port
+                && b_port == self.client_port
+                && a_ip == self.server_ip
+                && b_ip == self.client_ip)
     }
 
     fn swap(&mut self) {
@@ -222,7 +248,7 @@ impl Flow {
         let Some(interface) = segment.interface else {
             return true;
         };
-        let from_client = segment.src == self.client();
+        let from_client = self.ends.is_client(segment.src);
         self.copies
             .get_or_insert_with(Box::default)
             .admit(from_client, interface, segment)
@@ -275,7 +301,7 @@ impl Flow {
 
     /// Which side sent from `addr`.
     pub fn side_of(&self, addr: SocketAddr) -> Side {
-        if addr == self.client() {
+        if self.ends.is_client(addr) {
             Side::Client
         } else {
             Side::Server
@@ -348,7 +374,7 @@ impl Flow {
 
     /// Feeds one segment to the flow.
     fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
-        let is_client = segment.src == self.client();
+        let is_client = self.ends.is_client(segment.src);
         self.last_ts = self.last_ts.max(at.ts);
         // Notes are made only where a reset needs them: for the reset itself, and for the
         // resets already seen, which keep the segments that follow them.
@@ -523,6 +549,16 @@ impl Flow {
     /// The server's address (Zeek's responder).
     pub fn server(&self) -> SocketAddr {
         self.ends.server()
+    }
+
+    /// True when `addr` is the client's address.
+    pub fn is_client(&self, addr: SocketAddr) -> bool {
+        self.ends.is_client(addr)
+    }
+
+    /// True when the flow is between `a` and `b`, either way round.
+    pub fn joins(&self, a: SocketAddr, b: SocketAddr) -> bool {
+        self.ends.joins(a, b)
     }
 
     /// Segments seen from both sides.

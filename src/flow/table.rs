@@ -67,12 +67,6 @@ impl PairHasher {
     }
 }
 
-/// True when the flow is between these two endpoints (either way round).
-fn joins(flow: &Flow, a: SocketAddr, b: SocketAddr) -> bool {
-    let (client, server) = (flow.client(), flow.server());
-    (client == a && server == b) || (client == b && server == a)
-}
-
 /// A deadline in the heap: (when, flow id, the flow's hash in the table). An entry is stale
 /// when its flow is gone or has moved on.
 type Deadline = Reverse<(Timestamp, u64, u64)>;
@@ -106,7 +100,7 @@ fn feed(
     if after < before || flow.packets() == 1 {
         deadlines.push(Reverse((after, flow.id, hash)));
     }
-    let sender = if segment.src == flow.client() {
+    let sender = if flow.is_client(segment.src) {
         &flow.client_side
     } else {
         &flow.server_side
@@ -145,7 +139,7 @@ impl FlowTable {
     pub fn flow(&self, a: SocketAddr, b: SocketAddr) -> Option<&Flow> {
         let hash = self.hasher.hash(a, b);
         self.flows
-            .find(hash, |flow| joins(flow, a, b))
+            .find(hash, |flow| flow.joins(a, b))
             .map(|flow| &**flow)
     }
 
@@ -164,7 +158,7 @@ impl FlowTable {
         let (src, dst) = (segment.src, segment.dst);
         let hash = self.hasher.hash(src, dst);
         // The common case, one lookup: a segment of a live flow.
-        let reused = match self.flows.find_mut(hash, |flow| joins(flow, src, dst)) {
+        let reused = match self.flows.find_mut(hash, |flow| flow.joins(src, dst)) {
             Some(flow) if !flow.is_reused_by(segment) => {
                 return feed(flow, hash, segment, at, &self.config, &mut self.deadlines);
             }

@@ -288,3 +288,20 @@ fn a_flows_addresses_come_back_exactly_after_packing() {
         assert_eq!((ends.client(), ends.server()), (server, client));
     }
 }
+
+#[test]
+fn a_flow_knows_its_ends_without_unpacking_them() {
+    use std::net::SocketAddr;
+    let v4 = |s: &str| -> SocketAddr { s.parse().unwrap() };
+    let ends = super::Ends::new(v4("192.0.2.10:51514"), v4("198.51.100.7:443"));
+    assert!(ends.is_client(v4("192.0.2.10:51514")));
+    assert!(!ends.is_client(v4("198.51.100.7:443")));
+    assert!(
+        !ends.is_client(v4("[::ffff:192.0.2.10]:51514")),
+        "the IPv6 form is another address"
+    );
+    assert!(ends.joins(v4("192.0.2.10:51514"), v4("198.51.100.7:443")));
+    assert!(ends.joins(v4("198.51.100.7:443"), v4("192.0.2.10:51514")));
+    assert!(!ends.joins(v4("192.0.2.10:51515"), v4("198.51.100.7:443")));
+    assert!(!ends.joins(v4("192.0.2.10:51514"), v4("192.0.2.10:51514")));
+}

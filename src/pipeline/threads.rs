@@ -52,6 +52,7 @@ pub(super) fn analyze_threaded(
     let (segments_tx, segments_rx) = sync_channel::<Vec<Arrival>>(IN_FLIGHT);
     let (spare_tx, spare_rx) = sync_channel::<Vec<Arrival>>(IN_FLIGHT);
     let (flows_tx, flows_rx) = sync_channel::<Vec<AnalyzedFlow>>(IN_FLIGHT);
+    let (spare_flows_tx, spare_flows_rx) = sync_channel::<Vec<AnalyzedFlow>>(IN_FLIGHT);
     let stopped = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let tracker = std::thread::Builder::new()
@@ -63,15 +64,17 @@ pub(super) fn analyze_threaded(
                     segments_rx,
                     spare_tx,
                     flows_tx,
+                    spare_flows_rx,
                     &stopped,
                 )
             })
             .ok()?;
         let mut reader = Reader {
-            segments: segments_tx,
+            segments: Some(segments_tx),
             spare: spare_rx,
             batch: Vec::with_capacity(BATCH),
             flows: flows_rx,
+            spare_flows: spare_flows_tx,
             sink,
             anonymizer: options.anonymize.as_ref().map(Anonymizer::new),
         };
@@ -80,19 +83,13 @@ pub(super) fn analyze_threaded(
             stopped.store(true, Ordering::Relaxed);
         }
         // The tracker finishes the live flows once the segments end.
-        let Reader {
-            segments,
-            flows,
-            sink,
-            ..
-        } = reader;
-        drop(segments);
+        reader.segments = None;
         if read.is_ok() {
-            for batch in flows.iter() {
-                batch.into_iter().for_each(|flow| sink.flow(flow));
+            while let Ok(batch) = reader.flows.recv() {
+                reader.pass_on(batch);
             }
         }
-        drop(flows);
+        drop(reader);
         // A tracker that panicked has already printed why; its panic goes on from here.
         let (copies, evicted_flows) = tracker
             .join()
@@ -113,11 +110,14 @@ pub(super) fn analyze_threaded(
 
 /// The caller's side: reads and decodes, and passes finished flows to the sink.
 struct Reader<'a> {
-    segments: SyncSender<Vec<Arrival>>,
+    /// None once the input has ended, which tells the tracker to finish.
+    segments: Option<SyncSender<Vec<Arrival>>>,
     /// Emptied batches coming back from the tracker, for reuse.
     spare: Receiver<Vec<Arrival>>,
     batch: Vec<Arrival>,
     flows: Receiver<Vec<AnalyzedFlow>>,
+    /// Emptied batches of flows going back to the tracker.
+    spare_flows: SyncSender<Vec<AnalyzedFlow>>,
     sink: &'a mut dyn Sink,
     anonymizer: Option<Anonymizer>,
 }
@@ -218,35 +218,50 @@ impl Reader<'_> {
                 .unwrap_or_else(|_| Vec::with_capacity(BATCH));
             let mut full = std::mem::replace(&mut self.batch, next);
             loop {
-                match self.segments.try_send(full) {
+                let Some(segments) = &self.segments else {
+                    break;
+                };
+                match segments.try_send(full) {
                     Ok(()) => break,
                     Err(TrySendError::Full(batch)) => full = batch,
                     // The tracker only goes away by panicking; its panic is raised at the join.
                     Err(TrySendError::Disconnected(_)) => break,
                 }
                 match self.flows.recv_timeout(WAIT) {
-                    Ok(batch) => batch.into_iter().for_each(|flow| self.sink.flow(flow)),
+                    Ok(batch) => self.pass_on(batch),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
         }
         while let Ok(batch) = self.flows.try_recv() {
-            batch.into_iter().for_each(|flow| self.sink.flow(flow));
+            self.pass_on(batch);
         }
+    }
+
+    /// Gives a batch of finished flows to the sink and the emptied batch back to the tracker.
+    fn pass_on(&mut self, mut batch: Vec<AnalyzedFlow>) {
+        batch.drain(..).for_each(|flow| self.sink.flow(flow));
+        // A full return channel only means the tracker has spares already.
+        let _ = self.spare_flows.try_send(batch);
     }
 }
 
 /// The tracker's sink: finished flows back to the reader, in batches.
 struct FlowsBack<'a> {
     out: &'a SyncSender<Vec<AnalyzedFlow>>,
+    spare: &'a Receiver<Vec<AnalyzedFlow>>,
     batch: Vec<AnalyzedFlow>,
 }
 
 impl FlowsBack<'_> {
     fn send(&mut self) {
         if !self.batch.is_empty() {
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(FLOWS_BATCH));
+            let next = self
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(FLOWS_BATCH));
+            let batch = std::mem::replace(&mut self.batch, next);
             // Nobody to tell when the reader has stopped on an error.
             let _ = self.out.send(batch);
         }
@@ -274,10 +289,12 @@ fn track(
     segments: Receiver<Vec<Arrival>>,
     spare: SyncSender<Vec<Arrival>>,
     flows: SyncSender<Vec<AnalyzedFlow>>,
+    spare_flows: Receiver<Vec<AnalyzedFlow>>,
     stopped: &AtomicBool,
 ) -> (Vec<u64>, u64) {
     let mut back = FlowsBack {
         out: &flows,
+        spare: &spare_flows,
         batch: Vec::with_capacity(FLOWS_BATCH),
     };
     let mut copies = vec![0; inputs];
