@@ -217,10 +217,7 @@ impl Reader<'_> {
                 .try_recv()
                 .unwrap_or_else(|_| Vec::with_capacity(BATCH));
             let mut full = std::mem::replace(&mut self.batch, next);
-            loop {
-                let Some(segments) = &self.segments else {
-                    break;
-                };
+            while let Some(segments) = &self.segments {
                 match segments.try_send(full) {
                     Ok(()) => break,
                     Err(TrySendError::Full(batch)) => full = batch,
