@@ -6,14 +6,17 @@
 //! skipped and why, and hand every finished flow, attributed, to the sink as soon as the flow
 //! table lets go of it, in the same order and with the same verdicts. The loop never prints.
 
+mod input;
 mod threads;
+
+use input::{Frames, read_input};
 
 use std::path::PathBuf;
 
 use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::attribution::{Attribution, HostBaselines, attribute};
-use crate::capture::{CaptureError, FileSource, NextFrame, Source};
-use crate::decode::{Captured, Decoded, Segment, Skip, decode};
+use crate::capture::{CaptureError, FileSource, Source};
+use crate::decode::Segment;
 use crate::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
 use crate::time::Timestamp;
 
@@ -109,14 +112,6 @@ impl Stages<'_> {
     pub(crate) fn anonymizing(mut self, key: Option<AnonymizeKey>) -> Self {
         self.anonymizer = key.as_ref().map(Anonymizer::new);
         self
-    }
-
-    /// Text as the reports may show it: addresses in it anonymised when anonymising.
-    fn text(&mut self, text: &str) -> String {
-        match &mut self.anonymizer {
-            Some(anonymizer) => anonymizer.text(text),
-            None => text.to_string(),
-        }
     }
 
     /// Returns false when the segment was a copy seen on another interface, left out.
@@ -285,72 +280,30 @@ pub fn capture(
     }
 }
 
-fn read_input(source: &mut dyn Source, input: usize, stages: &mut Stages<'_>) -> InputStats {
-    let mut stats = InputStats {
-        path: stages.text(source.name()),
-        link_type: source.link_type().name(),
-        ..InputStats::default()
-    };
-    let link_type = source.link_type();
-    loop {
-        let frame = match source.next_frame() {
-            NextFrame::Frame(frame) => frame,
-            NextFrame::Filtered(ts, captured) => {
-                stats.frames += 1;
-                stats.bytes += RECORD_HEADER + u64::from(captured);
-                stats.filtered += 1;
-                stats.first_ts.get_or_insert(ts);
-                stats.last_ts = Some(ts);
-                continue;
-            }
-            NextFrame::Idle(now) => {
-                stages.expire(now);
-                if stages.tick(now, input, &stats) {
-                    break;
-                }
-                continue;
-            }
-            NextFrame::End => break,
-            NextFrame::Broken(reason) => {
-                stats.broken = Some(stages.text(&reason));
-                break;
-            }
-        };
-        stats.frames += 1;
-        stats.bytes += RECORD_HEADER + frame.data.len() as u64;
-        stats.first_ts.get_or_insert(frame.ts);
-        stats.last_ts = Some(frame.ts);
-        let at = FrameRef {
-            input,
-            frame: frame.number,
-            ts: frame.ts,
-        };
-        match decode(
-            link_type,
-            frame.data,
-            Captured::of(frame.data.len(), frame.wire_len),
-        ) {
-            Decoded::Segment(mut segment) => {
-                stats.tcp += 1;
-                if let Some(anonymizer) = &mut stages.anonymizer {
-                    anonymizer.segment(&mut segment);
-                }
-                if !stages.observe(&segment, at) {
-                    stats.copies += 1;
-                }
-            }
-            Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
-            Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
-            Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
-        }
-        if stages.tick(at.ts, input, &stats) {
-            break;
-        }
-        if stats.frames.is_multiple_of(PROGRESS_EVERY) {
-            stages.sink.progress(input, stats.frames, stats.bytes);
+/// The one-thread loop reads straight into the stages.
+impl Frames for Stages<'_> {
+    fn anonymizer(&mut self) -> Option<&mut Anonymizer> {
+        self.anonymizer.as_mut()
+    }
+
+    fn segment(&mut self, segment: Segment, at: FrameRef, stats: &mut InputStats) {
+        if !self.observe(&segment, at) {
+            stats.copies += 1;
         }
     }
-    stats
+
+    fn idle(&mut self, now: Timestamp, input: usize, stats: &InputStats) -> bool {
+        self.expire(now);
+        self.tick(now, input, stats)
+    }
+
+    fn after_frame(&mut self, now: Timestamp, input: usize, stats: &InputStats) -> bool {
+        self.tick(now, input, stats)
+    }
+
+    fn progress(&mut self, input: usize, stats: &InputStats) {
+        self.sink.progress(input, stats.frames, stats.bytes);
+    }
 }
 
 #[cfg(test)]

@@ -18,12 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
-use super::{
-    AnalyzeOptions, AnalyzedFlow, InputStats, PROGRESS_EVERY, RECORD_HEADER, RunStats, Sink, Stages,
-};
+use super::input::{Frames, read_input};
+use super::{AnalyzeOptions, AnalyzedFlow, InputStats, RunStats, Sink, Stages};
 use crate::anonymize::Anonymizer;
-use crate::capture::{CaptureError, FileSource, NextFrame, Source};
-use crate::decode::{Captured, Decoded, Segment, Skip, decode};
+use crate::capture::{CaptureError, FileSource};
+use crate::decode::Segment;
 use crate::flow::{FlowConfig, FrameRef};
 
 /// Segments per batch: enough to make a hand-over rare, few enough to stay in cache.
@@ -131,80 +130,10 @@ impl Reader<'_> {
         let mut inputs = Vec::with_capacity(paths.len());
         for (input, path) in paths.iter().enumerate() {
             let mut source = FileSource::open(path, options.filter.as_deref())?;
-            inputs.push(self.read_input(&mut source, input));
+            inputs.push(read_input(&mut source, input, self));
         }
         self.send_batch();
         Ok(inputs)
-    }
-
-    /// Text as the reports may show it: addresses in it anonymised when anonymising.
-    fn text(&mut self, text: &str) -> String {
-        match &mut self.anonymizer {
-            Some(anonymizer) => anonymizer.text(text),
-            None => text.to_string(),
-        }
-    }
-
-    fn read_input(&mut self, source: &mut FileSource, input: usize) -> InputStats {
-        let mut stats = InputStats {
-            path: self.text(source.name()),
-            link_type: source.link_type().name(),
-            ..InputStats::default()
-        };
-        let link_type = source.link_type();
-        loop {
-            let frame = match source.next_frame() {
-                NextFrame::Frame(frame) => frame,
-                NextFrame::Filtered(ts, captured) => {
-                    stats.frames += 1;
-                    stats.bytes += RECORD_HEADER + u64::from(captured);
-                    stats.filtered += 1;
-                    stats.first_ts.get_or_insert(ts);
-                    stats.last_ts = Some(ts);
-                    continue;
-                }
-                // Files are never idle.
-                NextFrame::Idle(_) => continue,
-                NextFrame::End => break,
-                NextFrame::Broken(reason) => {
-                    stats.broken = Some(self.text(&reason));
-                    break;
-                }
-            };
-            stats.frames += 1;
-            stats.bytes += RECORD_HEADER + frame.data.len() as u64;
-            stats.first_ts.get_or_insert(frame.ts);
-            stats.last_ts = Some(frame.ts);
-            let at = FrameRef {
-                input,
-                frame: frame.number,
-                ts: frame.ts,
-            };
-            match decode(
-                link_type,
-                frame.data,
-                Captured::of(frame.data.len(), frame.wire_len),
-            ) {
-                Decoded::Segment(mut segment) => {
-                    stats.tcp += 1;
-                    if let Some(anonymizer) = &mut self.anonymizer {
-                        anonymizer.segment(&mut segment);
-                    }
-                    self.batch.push((segment, at));
-                    if self.batch.len() >= BATCH {
-                        self.send_batch();
-                    }
-                }
-                Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
-                Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,
-                Decoded::Skipped(Skip::Undecodable) => stats.undecodable += 1,
-            }
-            if stats.frames.is_multiple_of(PROGRESS_EVERY) {
-                self.sink.progress(input, stats.frames, stats.bytes);
-            }
-        }
-        self.sink.progress(input, stats.frames, stats.bytes);
-        stats
     }
 
     /// Hands the batch to the tracker, then passes on the flows it has finished so far. While
@@ -241,6 +170,24 @@ impl Reader<'_> {
         batch.drain(..).for_each(|flow| self.sink.flow(flow));
         // A full return channel only means the tracker has spares already.
         let _ = self.spare_flows.try_send(batch);
+    }
+}
+
+/// The reader's segments go into batches for the tracker.
+impl Frames for Reader<'_> {
+    fn anonymizer(&mut self) -> Option<&mut Anonymizer> {
+        self.anonymizer.as_mut()
+    }
+
+    fn segment(&mut self, segment: Segment, at: FrameRef, _stats: &mut InputStats) {
+        self.batch.push((segment, at));
+        if self.batch.len() >= BATCH {
+            self.send_batch();
+        }
+    }
+
+    fn progress(&mut self, input: usize, stats: &InputStats) {
+        self.sink.progress(input, stats.frames, stats.bytes);
     }
 }
 
