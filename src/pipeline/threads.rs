@@ -1,6 +1,6 @@
 //! `analyze` on two threads, balanced so that each has about half the work:
 //!
-//! - the caller's thread reads each file (libpcap), decodes and anonymises every frame, and
+//! - the caller's thread reads each file, decodes and anonymises every frame, and
 //!   hands the segments on in batches; between batches it takes back the finished, attributed
 //!   flows and gives them to the sink (the report);
 //! - the tracker thread runs the flow table, the host baselines and attribution: exactly the
