@@ -139,6 +139,9 @@ pub fn export_pcap(
     anonymize: Option<AnonymizeKey>,
     out: &Path,
 ) -> Result<Exported, CaptureError> {
+    for path in paths {
+        FileSource::check_rereadable(path)?;
+    }
     let mut sources = paths
         .iter()
         .map(|path| FileSource::open(path, filter))

@@ -673,3 +673,72 @@ fn an_output_that_fails_to_write_is_one_line_naming_it() {
     let out = run(&["analyze", "--all", "-o", "/dev/full", &show(&input)]);
     assert_error(&out, 1, &["/dev/full", "space"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pipes (a FIFO, `<(tcpdump -w - ...)`): read once, as they come.
+
+/// A FIFO at `dir/name` that a thread fills with `bytes` once someone opens it for reading.
+fn fifo_with(dir: &Path, name: &str, bytes: Vec<u8>) -> PathBuf {
+    let path = dir.join(name);
+    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+    let writer_path = path.clone();
+    // Not joined: when nobody reads the pipe, the writer waits in open() until the test ends.
+    std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok(mut pipe) = fs::OpenOptions::new().write(true).open(&writer_path) {
+            let _ = pipe.write_all(&bytes);
+        }
+    });
+    path
+}
+
+#[test]
+fn a_capture_through_a_pipe_is_read_once_pcap_or_pcapng() {
+    let dir = temp_dir();
+    let frames = two_flow_frames();
+    let cases = [
+        ("pcap.fifo", pcap_bytes(dir.path(), &frames)),
+        ("pcapng.fifo", pcapng_bytes(&frames)),
+    ];
+    for (name, bytes) in cases {
+        let fifo = fifo_with(dir.path(), name, bytes);
+        // A pipe opened twice waits for a writer forever: `timeout` turns that into a failure.
+        let out = Command::new("timeout")
+            .args(["20", BIN, "analyze", "--format", "json", &show(&fifo)])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_reset_flow_reported(&report);
+        assert_eq!(
+            report["inputs"][0]["packets"],
+            frames.len() as u64,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn exporting_from_a_pipe_is_refused_before_reading() {
+    let dir = temp_dir();
+    let fifo = fifo_with(
+        dir.path(),
+        "export.fifo",
+        pcap_bytes(dir.path(), &two_flow_frames()),
+    );
+    let export = dir.path().join("out.pcap");
+    let out = Command::new("timeout")
+        .args([
+            "20",
+            BIN,
+            "analyze",
+            "--export-pcap",
+            &show(&export),
+            &show(&fifo),
+        ])
+        .output()
+        .unwrap();
+    assert_error(&out, 1, &[&show(&fifo), "pipe", "twice"]);
+    assert!(!export.exists(), "nothing exported");
+}

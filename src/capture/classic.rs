@@ -57,11 +57,11 @@ impl ClassicPcap {
     /// Opens `path` if it is a regular classic pcap file this reader takes; None leaves it to
     /// libpcap (pipes, and every file whose header libpcap would refuse, so its error stands).
     pub(super) fn open(path: &Path) -> io::Result<Option<ClassicPcap>> {
-        let mut file = File::open(path)?;
-        // A pipe or device can be read only once: libpcap takes those whole.
-        if !file.metadata()?.is_file() {
+        // A pipe or device can be opened and read only once: libpcap takes those whole.
+        if !std::fs::metadata(path)?.is_file() {
             return Ok(None);
         }
+        let mut file = File::open(path)?;
         let mut header = [0u8; FILE_HEADER];
         if read_full(&mut file, &mut header)? < FILE_HEADER {
             return Ok(None);

@@ -85,6 +85,27 @@ impl FileSource {
     pub fn dlt(&self) -> i32 {
         self.dlt
     }
+
+    /// Checks that `path` will open, before anything is written: a regular file is opened
+    /// and the filter compiled for it. A pipe (a FIFO, `<(tcpdump -w - ...)`) can be read
+    /// only once, so it is only looked up; opening it here would take the capture's first
+    /// bytes, or its writer's reader.
+    pub fn check(path: &Path, filter: Option<&str>) -> Result<(), CaptureError> {
+        if is_read_once(path) {
+            return Ok(());
+        }
+        FileSource::open(path, filter).map(drop)
+    }
+
+    /// Fails on a pipe: for a second read of the inputs.
+    pub fn check_rereadable(path: &Path) -> Result<(), CaptureError> {
+        if is_read_once(path) {
+            return Err(CaptureError::ReadOnce {
+                path: path.display().to_string(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Source for FileSource {
@@ -160,6 +181,12 @@ pub(crate) fn compile_filter<T: pcap::Activated + ?Sized>(
         })
 }
 
+/// True for a path that exists and is neither a regular file nor a directory: a FIFO, a
+/// character device, a socket.
+fn is_read_once(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
+}
+
 /// Checks that a capture file can be opened, so the error names the real cause.
 fn check_file(path: &Path, shown: &str) -> Result<(), CaptureError> {
     let meta = std::fs::metadata(path).map_err(|err| match err.kind() {
@@ -183,6 +210,10 @@ fn check_file(path: &Path, shown: &str) -> Result<(), CaptureError> {
         return Err(CaptureError::EmptyFile {
             path: shown.to_string(),
         });
+    }
+    if !meta.is_file() {
+        // A pipe: opening it here and closing it would cut off its writer.
+        return Ok(());
     }
     std::fs::File::open(path).map_err(|err| match err.kind() {
         std::io::ErrorKind::PermissionDenied => CaptureError::FileNotReadable {

@@ -143,6 +143,10 @@ pub enum CaptureError {
         "{path}: cannot write the capture ({detail}); check that the directory exists and is writable"
     )]
     CannotWrite { path: String, detail: String },
+    #[error(
+        "{path}: is a pipe, which can be read only once, and --export-pcap reads its inputs twice; save the capture to a file first (tcpdump -w FILE)"
+    )]
+    ReadOnce { path: String },
 }
 
 /// The text of a pcap error, without the enum's wrapper.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
+use crate::capture::FileSource;
 use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
 use crate::pipeline::{AnalyzeOptions, AnalyzedFlow, RunStats, Sink, analyze_into, check_inputs};
@@ -278,6 +279,11 @@ pub fn run() -> anyhow::Result<Outcome> {
 
 fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     check_inputs(&config.files, &config.options)?;
+    if config.export.is_some() {
+        for path in &config.files {
+            FileSource::check_rereadable(path)?;
+        }
+    }
     let terminal = config.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(config.output.as_deref())?;
     let command = command_line(config.options.anonymize);

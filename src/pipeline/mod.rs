@@ -214,10 +214,11 @@ pub struct RunStats {
 }
 
 /// Opens every input once (and compiles the filter for each), so that a bad path, file or
-/// filter fails before any output is written.
+/// filter fails before any output is written. Pipes are only looked up (see
+/// `FileSource::check`).
 pub fn check_inputs(paths: &[PathBuf], options: &AnalyzeOptions) -> Result<(), CaptureError> {
     for path in paths {
-        FileSource::open(path, options.filter.as_deref())?;
+        FileSource::check(path, options.filter.as_deref())?;
     }
     Ok(())
 }
