@@ -22,31 +22,25 @@ pub struct HostBaselines {
 impl HostBaselines {
     /// Notes one segment's source TTL (RST segments are what gets judged, so they are left out).
     pub fn observe(&mut self, segment: &Segment) {
-        if !segment.flags.rst() {
-            self.observe_ttl(segment.src.ip(), segment.ip.ttl);
+        if segment.flags.rst() {
+            return;
         }
-    }
-
-    /// Notes the TTL of an ordinary (non-RST) segment from `ip`.
-    pub fn observe_ttl(&mut self, ip: IpAddr, ttl: u8) {
+        let ip = segment.src.ip();
         if let Some(summary) = self.ttl.get_mut(&ip) {
-            summary.note(ttl);
+            summary.note(segment.ip.ttl);
         } else if self.ttl.len() < MAX_HOSTS {
             let mut summary = TtlSummary::default();
-            summary.note(ttl);
+            summary.note(segment.ip.ttl);
             self.ttl.insert(ip, summary);
         }
     }
 
     /// Notes the round trip to a finished flow's server, as its handshake showed it.
     pub fn observe_flow(&mut self, flow: &Flow) {
-        if let Some(leg) = flow.handshake.server_leg() {
-            self.observe_round_trip(flow.server().ip(), leg);
-        }
-    }
-
-    /// Notes one round trip from the capture point to `ip` and back.
-    pub fn observe_round_trip(&mut self, ip: IpAddr, leg: Span) {
+        let Some(leg) = flow.handshake.server_leg() else {
+            return;
+        };
+        let ip = flow.server().ip();
         if let Some(best) = self.round_trip.get_mut(&ip) {
             *best = (*best).min(leg);
         } else if self.round_trip.len() < MAX_HOSTS {

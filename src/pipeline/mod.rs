@@ -1,8 +1,8 @@
 //! The loop: next frame → decode → flow table → finished flows out to a [`Sink`].
 //!
 //! `analyze` reads capture files in the order given, as one continuous capture (rotated
-//! `tcpdump -C/-G` files continue each other's flows), with its stages on three threads
-//! (`threads`); `capture` reads an interface on one thread (`Stages`). Both count what they
+//! `tcpdump -C/-G` files continue each other's flows), on two threads (`threads`); `capture`
+//! reads an interface on one thread (`Stages`). Both count what they
 //! skipped and why, and hand every finished flow, attributed, to the sink as soon as the flow
 //! table lets go of it, in the same order and with the same verdicts. The loop never prints.
 
