@@ -89,5 +89,8 @@ pub fn segment(step: Step) -> Segment {
         checksum: Checksum::Valid,
         tunneled: false,
         interface: None,
+        link_src: None,
+        rst_payload: None,
+        selected: true,
     }
 }

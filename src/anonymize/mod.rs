@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::capture::LinkType;
-use crate::decode::Segment;
+use crate::decode::{Neighbour, Segment};
 use cryptopan::CryptoPan;
 
 /// At most this many addresses are remembered; past it the memory starts over (the mapping is
@@ -76,10 +76,24 @@ impl Anonymizer {
         out
     }
 
-    /// Anonymises a decoded segment's addresses.
+    /// Anonymises a decoded segment's addresses, its link-layer source, and any address in the
+    /// text a RST carries.
     pub fn segment(&mut self, segment: &mut Segment) {
         segment.src.set_ip(self.ip(segment.src.ip()));
         segment.dst.set_ip(self.ip(segment.dst.ip()));
+        if let Some(mac) = &mut segment.link_src {
+            mac.0 = self.mac(mac.0);
+        }
+        if let Some(payload) = &mut segment.rst_payload {
+            let text = self.text(&String::from_utf8_lossy(payload));
+            *payload = text.into_bytes().into_boxed_slice();
+        }
+    }
+
+    /// Anonymises an address-to-link-address binding.
+    pub fn neighbour(&mut self, neighbour: &mut Neighbour) {
+        neighbour.ip = self.ip(neighbour.ip);
+        neighbour.mac.0 = self.mac(neighbour.mac.0);
     }
 
     /// Rewrites a frame's addresses in place, checksums fixed.

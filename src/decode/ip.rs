@@ -2,18 +2,23 @@
 //! header. SEG.LEN comes from the IP length fields, so a snap-length-cut frame still gives its
 //! true length. IP-in-IP, GRE and UDP tunnels hand back the inner layer to the walk.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use etherparse::{IpNumber, LaxIpSlice, LenSource, err::ip::LaxHeaderSliceError};
 
 use super::checksum::{TcpChecksum, check_tcp, ipv4_header_ok};
 use super::link::be16;
-use super::{Captured, Checksum, IpFacts, Layer, Segment, Skip, TcpOptions, tunnel};
+use super::{
+    Captured, Checksum, IpFacts, Layer, Mac, Neighbour, RST_PAYLOAD_KEPT, Segment, Skip,
+    TcpOptions, tunnel,
+};
 use crate::tcp::{Flags, SeqNum};
 
 /// The outcome of decoding one IP packet.
 pub(super) enum IpOutcome<'a> {
     Segment(Segment),
+    /// An IPv6 neighbour solicitation or advertisement naming a link-layer address.
+    Neighbour(Neighbour),
     Skip(Skip),
     /// A tunnel: decoding goes on with the inner layer.
     Inner(Layer<'a>),
@@ -45,8 +50,48 @@ pub(super) fn decode_ip(bytes: &[u8], tunneled: bool, captured: Captured) -> IpO
             Some(inner) => IpOutcome::Inner(inner),
             None => IpOutcome::Skip(Skip::NotTcp),
         },
+        IpNumber::IPV6_ICMP if !tunneled => match neighbour_discovery(&ip, payload.payload) {
+            Some(neighbour) => IpOutcome::Neighbour(neighbour),
+            None => IpOutcome::Skip(Skip::NotTcp),
+        },
         _ => IpOutcome::Skip(Skip::NotTcp),
     }
+}
+
+/// The link-layer address an IPv6 neighbour discovery message announces (RFC 4861 §4.3, §4.4):
+/// a solicitation's source link-layer address option (for its source address), or an
+/// advertisement's target link-layer address option (for its target address).
+fn neighbour_discovery(ip: &LaxIpSlice<'_>, icmp: &[u8]) -> Option<Neighbour> {
+    const SOLICITATION: u8 = 135;
+    const ADVERTISEMENT: u8 = 136;
+    let (ip_addr, option_kind) = match *icmp.first()? {
+        SOLICITATION => (ip.source_addr(), 1),
+        ADVERTISEMENT => {
+            let target: [u8; 16] = icmp.get(8..24)?.try_into().ok()?;
+            (IpAddr::V6(Ipv6Addr::from(target)), 2)
+        }
+        _ => return None,
+    };
+    if ip_addr.is_unspecified() {
+        return None;
+    }
+    let mut options = icmp.get(24..)?;
+    while let [kind, len, ..] = *options {
+        let len = usize::from(len) * 8;
+        let body = options.get(2..len.max(2))?;
+        if len == 0 {
+            return None;
+        }
+        if kind == option_kind && len == 8 {
+            let mac: [u8; 6] = body.get(0..6)?.try_into().ok()?;
+            return Some(Neighbour {
+                ip: ip_addr,
+                mac: Mac(mac),
+            });
+        }
+        options = options.get(len..)?;
+    }
+    None
 }
 
 /// True when the IP length fields cannot be right: an IPv4 total length shorter than its own
@@ -152,6 +197,14 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
         checksum,
         tunneled,
         interface: None,
+        link_src: None,
+        rst_payload: flags
+            .rst()
+            .then(|| captured.get(header_len..))
+            .flatten()
+            .filter(|payload| !payload.is_empty())
+            .map(|payload| Box::from(&payload[..payload.len().min(RST_PAYLOAD_KEPT)])),
+        selected: true,
     })
 }
 
@@ -189,6 +242,8 @@ fn parse_options(bytes: &[u8]) -> TcpOptions {
                 };
                 options.timestamps = Some((value(0), value(4)));
             }
+            // MPTCP (kind 30), subtype MP_TCPRST (8) in the high nibble: flags, reason.
+            (30, 2) if body[0] >> 4 == 8 => options.mptcp_reset = Some((body[0] & 0x0f, body[1])),
             _ => {}
         }
         at += len;

@@ -2,11 +2,14 @@
 //! PPPoE, PBB (802.1ah), VN-Tag, Cisco FabricPath, LLC/SNAP, Linux cooked (SLL, SLL2), BSD
 //! loopback, FDDI, PPP and raw IP. Each function reads one header and says what comes next.
 
-use super::{Layer, Skip};
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{Layer, Mac, Neighbour, Skip};
 use crate::capture::LinkType;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_ARP: u16 = 0x0806;
 
 /// Reads two bytes at `at` as a big-endian number.
 pub(super) fn be16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -70,6 +73,43 @@ pub(super) fn interface_index(link_type: LinkType, data: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
+/// The frame's link-layer source address: Ethernet's source MAC, or the 6-byte address a Linux
+/// cooked header (v1: bytes 4-13, v2: bytes 11-19) carries. Tunnelled frames keep the outer one.
+pub(super) fn source_address(link_type: LinkType, data: &[u8]) -> Option<Mac> {
+    let (length_at, address_at) = match link_type {
+        LinkType::Ethernet => return mac_at(data, 6),
+        // sll_halen (2 bytes, big-endian) then sll_addr (8 bytes).
+        LinkType::LinuxSll => (5, 6),
+        // sll2_halen (1 byte) then sll2_addr (8 bytes).
+        LinkType::LinuxSll2 => (11, 12),
+        _ => return None,
+    };
+    (data.get(length_at) == Some(&6))
+        .then(|| mac_at(data, address_at))
+        .flatten()
+}
+
+fn mac_at(data: &[u8], at: usize) -> Option<Mac> {
+    let bytes: [u8; 6] = data.get(at..at + 6)?.try_into().ok()?;
+    Some(Mac(bytes))
+}
+
+/// The sender of an ARP request or reply for IPv4 over Ethernet (RFC 826): which MAC the
+/// sender's IP address uses. Probes (sender 0.0.0.0) and other hardware types say nothing.
+pub(super) fn arp_sender(bytes: &[u8]) -> Option<Neighbour> {
+    let header = bytes.get(0..8)?;
+    if header != [0, 1, 8, 0, 6, 4, 0, 1] && header != [0, 1, 8, 0, 6, 4, 0, 2] {
+        return None;
+    }
+    let mac = mac_at(bytes, 8)?;
+    let ip: [u8; 4] = bytes.get(14..18)?.try_into().ok()?;
+    let ip = Ipv4Addr::from(ip);
+    (!ip.is_unspecified()).then_some(Neighbour {
+        ip: IpAddr::V4(ip),
+        mac,
+    })
+}
+
 /// Linux cooked capture v2: 20 bytes, the protocol (an EtherType) first.
 fn linux_sll2(data: &[u8]) -> Result<Layer<'_>, Skip> {
     let protocol = be16(data, 0).ok_or(Skip::Truncated)?;
@@ -127,6 +167,7 @@ pub(super) fn ether_type(ether_type: u16, bytes: &[u8]) -> Layer<'_> {
 fn ether_type_payload(ether_type: u16, bytes: &[u8]) -> Result<Layer<'_>, Skip> {
     match ether_type {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(Layer::Ip(bytes)),
+        ETHERTYPE_ARP => Ok(Layer::Arp(bytes)),
         // 802.1Q, 802.1ad (QinQ) and the older QinQ types: TCI, then the next EtherType.
         0x8100 | 0x88a8 | 0x9100 | 0x9200 | 0x9300 => tag(bytes, 2, 4),
         // VN-Tag: 4 bytes of tag, then the next EtherType.

@@ -39,6 +39,36 @@ pub struct Segment {
     pub tunneled: bool,
     /// The interface it was captured on, when the capture says (Linux cooked v2, as on `any`).
     pub interface: Option<u32>,
+    /// The link-layer source address of the frame (Ethernet, Linux cooked), when it has one.
+    pub link_src: Option<Mac>,
+    /// The first bytes of a RST segment's payload (RFC 1122 §4.2.2.12 lets a RST carry text
+    /// that says why; devices write their reset cause there). None for other segments.
+    pub rst_payload: Option<Box<[u8]>>,
+    /// False when `analyze --filter` did not match the frame (set by the pipeline, not by
+    /// decoding): the segment is analysed, but does not make its flow one to report.
+    pub selected: bool,
+}
+
+/// How many bytes of a RST's payload are kept: enough for a device's reset-cause text.
+pub const RST_PAYLOAD_KEPT: usize = 128;
+
+/// A 48-bit link-layer (MAC) address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Mac(pub [u8; 6]);
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+/// An address-to-link-address binding a frame announced: an ARP packet's sender, or an IPv6
+/// neighbour solicitation's or advertisement's link-layer address option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Neighbour {
+    pub ip: std::net::IpAddr,
+    pub mac: Mac,
 }
 
 /// IP header facts of the packet that carried a segment.
@@ -62,6 +92,8 @@ pub struct TcpOptions {
     pub sack_permitted: bool,
     /// TSval and TSecr of the timestamps option (RFC 7323).
     pub timestamps: Option<(u32, u32)>,
+    /// MPTCP's MP_TCPRST option (RFC 8684 §3.6): its flags (U V W T) and reason code.
+    pub mptcp_reset: Option<(u8, u8)>,
 }
 
 /// What the TCP (and IPv4 header) checksums say.
@@ -92,6 +124,9 @@ pub enum Skip {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     Segment(Segment),
+    /// Not TCP, but it says which link address an IP address uses (ARP, IPv6 neighbour
+    /// discovery): who is on the capture's own link.
+    Neighbour(Neighbour),
     Skipped(Skip),
 }
 
@@ -146,13 +181,21 @@ fn walk(
             Layer::Ethernet(bytes) => link::ethernet(bytes),
             Layer::EtherType(ether_type, bytes) => link::ether_type(ether_type, bytes),
             Layer::Ppp(protocol, bytes) => link::ppp(protocol, bytes),
+            Layer::Arp(bytes) => {
+                return match link::arp_sender(bytes) {
+                    Some(neighbour) => Decoded::Neighbour(neighbour),
+                    None => Decoded::Skipped(Skip::NotTcp),
+                };
+            }
             Layer::Ip(bytes) => {
                 on_ip(bytes);
                 match ip::decode_ip(bytes, tunneled, captured) {
                     ip::IpOutcome::Segment(mut segment) => {
                         segment.interface = link::interface_index(link_type, data);
+                        segment.link_src = link::source_address(link_type, data);
                         return Decoded::Segment(segment);
                     }
+                    ip::IpOutcome::Neighbour(neighbour) => return Decoded::Neighbour(neighbour),
                     ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
                     ip::IpOutcome::Inner(next) => {
                         tunneled = true;
@@ -176,6 +219,8 @@ enum Layer<'a> {
     Ppp(u16, &'a [u8]),
     /// An IPv4 or IPv6 header starts here.
     Ip(&'a [u8]),
+    /// An ARP packet starts here.
+    Arp(&'a [u8]),
     /// The walk ended without a segment.
     Done(Skip),
 }

@@ -32,6 +32,7 @@ fn with_ethernet(ether_type: u16, payload: &[u8]) -> Vec<u8> {
 fn segment(decoded: Decoded) -> Segment {
     match decoded {
         Decoded::Segment(segment) => segment,
+        Decoded::Neighbour(neighbour) => panic!("a neighbour: {neighbour:?}"),
         Decoded::Skipped(skip) => panic!("skipped: {skip:?}"),
     }
 }
