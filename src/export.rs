@@ -55,9 +55,12 @@ impl FlowSelection {
         }
     }
 
-    /// Notes a finished flow if it is one to export.
+    /// Notes a finished flow if it is one to export. A flow `--filter` did not select is only
+    /// ever context for a chosen one.
     pub fn consider(&mut self, flow: &Flow) {
-        let chosen = if self.ids.is_empty() {
+        let chosen = if !flow.selected {
+            false
+        } else if self.ids.is_empty() {
             !flow.resets.is_empty() || flow.resets_not_listed > 0
         } else {
             self.ids.contains(&flow.id)
@@ -130,11 +133,10 @@ fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Reads `paths` again (through the same filter) and writes the selected flows' frames to
-/// `out`. All inputs must share one link type.
+/// Reads `paths` again and writes every frame of the selected flows to `out` (`--filter`
+/// chose the flows; their frames go whole). All inputs must share one link type.
 pub fn export_pcap(
     paths: &[PathBuf],
-    filter: Option<&str>,
     selection: &FlowSelection,
     anonymize: Option<AnonymizeKey>,
     out: &Path,
@@ -144,7 +146,7 @@ pub fn export_pcap(
     }
     let mut sources = paths
         .iter()
-        .map(|path| FileSource::open(path, filter))
+        .map(|path| FileSource::open(path, None))
         .collect::<Result<Vec<_>, _>>()?;
     let Some(dlt) = sources.first().map(FileSource::dlt) else {
         return Ok(Exported::default());
@@ -177,7 +179,7 @@ pub fn export_pcap(
         loop {
             let frame = match source.next_frame() {
                 NextFrame::Frame(frame) => frame,
-                NextFrame::Filtered(..) | NextFrame::Idle(_) => continue,
+                NextFrame::Idle(_) => continue,
                 // A cut-off input was reported by the analysis; what came before it is here.
                 NextFrame::End | NextFrame::Broken(_) => break,
             };

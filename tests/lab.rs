@@ -264,9 +264,10 @@ fn parse_line(line: &str) -> Option<LiveLine> {
     let packet_ts = words.next()?.to_string();
     let rest = line.split_once(" (frame ")?.1;
     let (frame, rest) = rest.split_once([',', ')'])?;
-    let revised = rest.contains(") revised: ");
+    // "(frame 2, ttl 64)  peer 0.96 refused: ..." or "(frame 2) revised: firewall 0.92 ...".
+    let revised = rest.trim_start().starts_with("revised: ");
     let judged = if revised {
-        rest.split_once(") revised: ")?.1
+        rest.split_once("revised: ")?.1
     } else {
         rest.split_once(")  ")?.1
     };

@@ -10,7 +10,7 @@ use rstscope::anonymize::{AnonymizeKey, Anonymizer, rewrite::rewrite_frame};
 use rstscope::attribution::{HostBaselines, attribute};
 use rstscope::capture::LinkType;
 use rstscope::decode::{
-    Captured, Checksum, Decoded, IpFacts, Segment, TcpOptions, decode, ip_header_offsets,
+    Captured, Checksum, Decoded, IpFacts, Mac, Segment, TcpOptions, decode, ip_header_offsets,
 };
 use rstscope::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
 use rstscope::pipeline::{AnalyzeOptions, AnalyzedFlow, InputStats, RunStats, analyze};
@@ -104,6 +104,7 @@ pub fn flow_target(input: &[u8]) {
     let stats = RunStats {
         inputs: vec![InputStats::default()],
         evicted_flows: table.evicted,
+        judged_early: 0,
     };
     if let Some(report) = report
         && header[1] & 2 != 0
@@ -225,6 +226,10 @@ pub fn segment_of(r: &[u8]) -> (Segment, Span) {
             0 => None,
             n => Some(n as u32),
         },
+        link_src: (b(2) & 0x01 != 0).then_some(Mac([2, 0, 0, 0, 0, b(0)])),
+        rst_payload: (flags.rst() && u16_at(16) & 1 != 0)
+            .then(|| Box::from(&b"BIG-IP: [0x11c5672:3045] {peer} TCP RST"[..])),
+        selected: true,
     };
     (segment, Span(i64::from(step >> 2) * unit))
 }
@@ -239,6 +244,7 @@ fn options_of(misc: u8, which: u8, mss: u16, timestamps: (u32, u32)) -> TcpOptio
         window_scale: (which & 2 != 0).then_some(which >> 4),
         sack_permitted: which & 4 != 0,
         timestamps: (which & 8 != 0).then_some(timestamps),
+        mptcp_reset: (which & 0x10 != 0).then_some((which >> 5, misc & 0x07)),
     }
 }
 

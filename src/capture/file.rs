@@ -1,9 +1,10 @@
 //! Capture files, one frame at a time: classic pcap by our own block reader (`classic`),
 //! pcapng and anything unusual by libpcap.
 //!
-//! Frames are numbered from 1 within each file, as Wireshark numbers them, whether or not the
-//! BPF filter keeps them. The filter is compiled by libpcap for the file's link type and applied
-//! to each frame in user space, so the numbering stays true. A read error partway through ends
+//! Frames are numbered from 1 within each file, as Wireshark numbers them. The BPF filter is
+//! compiled by libpcap for the file's link type and tested on each frame in user space; a frame
+//! that does not match is still handed on, marked unselected (`Frame::selected`): the analysis
+//! sees every frame, and the filter only chooses which flows are reported. A read error partway through ends
 //! the file with [`NextFrame::Broken`]; the frames before it stand.
 
 use std::path::Path;
@@ -147,16 +148,16 @@ impl Source for FileSource {
             },
         };
         self.frames_read += 1;
-        if let Some(program) = &self.filter
-            && !program.filter(data)
-        {
-            return NextFrame::Filtered(ts, u32::try_from(data.len()).unwrap_or(u32::MAX));
-        }
+        let selected = self
+            .filter
+            .as_ref()
+            .is_none_or(|program| program.filter(data));
         NextFrame::Frame(Frame {
             number: self.frames_read,
             ts,
             data,
             wire_len,
+            selected,
         })
     }
 }

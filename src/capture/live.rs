@@ -3,6 +3,7 @@
 //! while the wire is quiet), the BPF filter compiled into the kernel, optional saving of every
 //! packet (`--write`), and libpcap's drop counters.
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -59,10 +60,12 @@ pub struct LiveSource {
     rewritten: Vec<u8>,
     /// Packets written to the savefile since it was last flushed.
     unflushed: bool,
+    /// The addresses of the interface (every interface's, for `any`): the capturing host's.
+    own_addresses: Vec<IpAddr>,
 }
 
 /// The interfaces libpcap can capture on, as (name, addresses, up).
-pub fn interfaces() -> Result<Vec<(String, Vec<String>, bool)>, CaptureError> {
+pub fn interfaces() -> Result<Vec<(String, Vec<IpAddr>, bool)>, CaptureError> {
     let devices = Device::list().map_err(|err| CaptureError::Unreadable {
         path: "interface list".to_string(),
         detail: pcap_error_text(&err),
@@ -70,11 +73,7 @@ pub fn interfaces() -> Result<Vec<(String, Vec<String>, bool)>, CaptureError> {
     Ok(devices
         .into_iter()
         .map(|device| {
-            let addresses = device
-                .addresses
-                .iter()
-                .map(|a| a.addr.to_string())
-                .collect();
+            let addresses = device.addresses.iter().map(|a| a.addr).collect();
             let up = device.flags.is_up();
             (device.name, addresses, up)
         })
@@ -85,6 +84,11 @@ impl LiveSource {
     /// Opens `name` for capture.
     pub fn open(name: &str, options: &LiveOptions) -> Result<LiveSource, CaptureError> {
         let known = interfaces()?;
+        let own_addresses: Vec<IpAddr> = known
+            .iter()
+            .filter(|(n, _, _)| name == "any" || n == name)
+            .flat_map(|(_, addresses, _)| addresses.iter().copied())
+            .collect();
         let Some((_, _, up)) = known.iter().find(|(n, _, _)| n == name) else {
             let names: Vec<&str> = known.iter().map(|(n, _, _)| n.as_str()).collect();
             return Err(CaptureError::NoSuchInterface {
@@ -140,7 +144,13 @@ impl LiveSource {
             anonymizer: options.anonymize.as_ref().map(Anonymizer::new),
             rewritten: Vec::new(),
             unflushed: false,
+            own_addresses,
         })
+    }
+
+    /// The capturing host's addresses on the interface (on every interface, for `any`).
+    pub fn own_addresses(&self) -> Vec<IpAddr> {
+        self.own_addresses.clone()
     }
 
     /// libpcap's counters so far.
@@ -251,6 +261,8 @@ impl Source for LiveSource {
             ts,
             data: packet.data,
             wire_len: packet.header.len,
+            // The kernel applied the filter: every frame that arrives was chosen.
+            selected: true,
         })
     }
 }

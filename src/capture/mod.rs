@@ -32,16 +32,17 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// The frame's length on the wire, which may exceed `data.len()`.
     pub wire_len: u32,
+    /// False when `analyze --filter` was given and this frame does not match it. Such frames
+    /// are still analysed (a verdict compares a reset with its host's other packets); the
+    /// filter only chooses which flows the report lists.
+    pub selected: bool,
 }
 
 /// What the next read from a source gave.
 #[derive(Debug)]
 pub enum NextFrame<'a> {
-    /// A frame that passed the filter (or there is no filter).
+    /// The next frame.
     Frame(Frame<'a>),
-    /// A frame that the BPF filter rejected, with its time and captured length; it still used
-    /// up a frame number.
-    Filtered(Timestamp, u32),
     /// No frame arrived within the read timeout (live capture); the current time.
     Idle(Timestamp),
     /// The input ended cleanly.

@@ -121,6 +121,7 @@ pub(super) fn run_interfaces() -> anyhow::Result<Outcome> {
         let addresses = if addresses.is_empty() {
             String::new()
         } else {
+            let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
             format!(" ({})", addresses.join(", "))
         };
         writeln!(out, "{}. {name}{state}{addresses}", index + 1)?;
@@ -295,7 +296,8 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         },
         error: None,
     };
-    let mut stats = pipeline::capture(&mut source, flows, anonymize, &mut watcher);
+    let own = source.own_addresses();
+    let mut stats = pipeline::capture(&mut source, flows, anonymize, own, &mut watcher);
     source.flush();
     let drops = source.drops();
     if let Some(input) = stats.inputs.first_mut() {
@@ -349,7 +351,7 @@ mod tests {
     use super::*;
     use crate::flow::FlowConfig;
     use crate::pipeline::{InputStats, Stages};
-    use crate::testing::{A, R, S, c, client_addr, s, segment};
+    use crate::testing::{A, R, S, Step, c, client_addr, s, segment};
 
     fn watcher<'a>(lines: &'a mut Vec<u8>, out: &'a mut Vec<u8>) -> Watcher<'a> {
         Watcher {
@@ -380,8 +382,9 @@ mod tests {
     }
 
     /// A refused SYN to a server never seen before is announced after a second with what was
-    /// known then; when the flow finishes, the server's later traffic (its TTL baseline)
-    /// changes the judgement, and a revision line says so.
+    /// known then (a refusal, most likely the server's own); when the flow finishes, the
+    /// server's later traffic shows it 10 hops nearer than the RST came from, which changes
+    /// the judgement, and a revision line says so.
     #[test]
     fn a_reset_judged_differently_at_the_end_gets_a_revision_line() {
         let mut lines = Vec::new();
@@ -391,7 +394,11 @@ mod tests {
             let mut stages = Stages::new(FlowConfig::default(), &mut sink);
             let stats = InputStats::default();
             stages.observe(&segment(c(S, 100, 0, 0)), at(1, 0));
-            stages.observe(&segment(s(R | A, 0, 101, 0)), at(2, 10));
+            let reject = Step {
+                ttl: 60,
+                ..s(R | A, 0, 101, 0)
+            };
+            stages.observe(&segment(reject), at(2, 10));
             stages.tick(at(2, 1100).ts, 0, &stats);
             let other = "192.0.2.10:40000".parse().unwrap_or(client_addr());
             let from_other = |step| {
@@ -404,17 +411,24 @@ mod tests {
                 seg
             };
             stages.observe(&from_other(c(S, 500, 0, 0)), at(3, 1500));
-            stages.observe(&from_other(s(S | A, 900, 501, 0)), at(4, 1510));
+            let far = Step {
+                ttl: 50,
+                ..s(S | A, 900, 501, 0)
+            };
+            stages.observe(&from_other(far), at(4, 1510));
             stages.observe(&from_other(c(A, 501, 901, 0)), at(5, 1520));
             stages.finish_all();
         }
         let text = String::from_utf8(lines).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
-        assert!(lines[0].contains("(frame 2, ttl 57)  unknown"), "{text}");
         assert!(
-            lines[1].contains("(frame 2) revised: peer")
-                && lines[1].contains(" refused (first said unknown "),
+            lines[0].contains("(frame 2, ttl 60)  peer 0.80 refused"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("(frame 2) revised: firewall")
+                && lines[1].contains(" firewall_reject (first said peer "),
             "{text}"
         );
     }

@@ -301,6 +301,10 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         if config.export.is_some() {
             selection.consider(&flow.flow);
         }
+        if !flow.flow.selected {
+            builder.skip_unselected();
+            return;
+        }
         let report = flow_report(&flow);
         if write_error.is_none()
             && let Err(err) = stream.flow(&report, &mut out.writer)
@@ -370,13 +374,7 @@ fn write_export(
                 .join(", ")
         );
     }
-    let exported = export_pcap(
-        &config.files,
-        config.options.filter.as_deref(),
-        &selection,
-        config.options.anonymize,
-        path,
-    )?;
+    let exported = export_pcap(&config.files, &selection, config.options.anonymize, path)?;
     let _ = writeln!(
         io::stderr(),
         "rstscope: exported {} frames to {} ({} with resets or chosen, and other flows of the hosts that sent their resets)",

@@ -73,7 +73,7 @@ mod tests {
                 ttl: data.ip.ttl - 1,
                 ..data.ip
             },
-            ..data
+            ..data.clone()
         };
         assert!(copies.admit(true, 3, &data));
         assert!(!copies.admit(true, 4, &forwarded));

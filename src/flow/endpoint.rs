@@ -6,7 +6,7 @@
 
 use super::history::LetterMemory;
 use super::state::EndpointState;
-use crate::decode::{Checksum, Segment};
+use crate::decode::{Checksum, Mac, Segment};
 use crate::tcp::SeqNum;
 
 /// How many distinct TTL values a side remembers (with their counts).
@@ -343,6 +343,35 @@ impl TtlSummary {
     }
 }
 
+/// The link-layer source addresses a host's frames arrived from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkSummary {
+    first: Option<Mac>,
+    /// True when a frame came from another address than the first.
+    varies: bool,
+}
+
+impl LinkSummary {
+    pub fn note(&mut self, mac: Option<Mac>) {
+        let Some(mac) = mac else { return };
+        match self.first {
+            None => self.first = Some(mac),
+            Some(first) if first != mac => self.varies = true,
+            Some(_) => {}
+        }
+    }
+
+    /// The one address every frame came from, if there was exactly one.
+    pub fn only(&self) -> Option<Mac> {
+        self.first.filter(|_| !self.varies)
+    }
+
+    /// True when some frame came from `mac`.
+    pub fn includes(&self, mac: Mac) -> bool {
+        self.first == Some(mac) || self.varies
+    }
+}
+
 /// The IPv4 identification values of one side: enough to judge continuity later.
 #[derive(Debug, Clone, Default)]
 pub struct IpIdSummary {
@@ -408,6 +437,16 @@ mod tests {
         assert_eq!(ttl.others, 2);
         assert_eq!(ttl.usual(), Some(64));
         assert_eq!(ttl.last, Some(59));
+    }
+
+    #[test]
+    fn a_link_summary_names_the_one_address() {
+        let mut link = LinkSummary::default();
+        link.note(Some(Mac([2, 0, 0, 0, 0, 1])));
+        link.note(None);
+        assert_eq!(link.only(), Some(Mac([2, 0, 0, 0, 0, 1])));
+        link.note(Some(Mac([2, 0, 0, 0, 0, 2])));
+        assert_eq!(link.only(), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod table;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-pub use endpoint::{Endpoint, IpIdSummary, TtlSummary};
+pub use endpoint::{Endpoint, IpIdSummary, LinkSummary, TtlSummary};
 pub use reset::{AfterReset, BeforeReset, Reset, SegmentNote};
 pub use state::EndpointState;
 pub use table::{FlowConfig, FlowTable, Observed};
@@ -201,9 +201,12 @@ pub struct Flow {
     pub handshake: Handshake,
     pub resets: Vec<Reset>,
     /// RST segments beyond the per-flow cap, counted but not kept.
-    pub resets_not_listed: u64,
+    pub resets_not_listed: u32,
     recent: RecentSegments,
     pub tunneled: bool,
+    /// True once a segment matched `analyze --filter` (always, without a filter): the flow is
+    /// one to report. Unselected flows are analysed all the same, for their hosts' baselines.
+    pub selected: bool,
     /// Copies of packets seen on several interfaces (`any` captures only).
     pub copies: Option<Box<InterfaceCopies>>,
     pub end: FlowEnd,
@@ -237,18 +240,24 @@ impl Flow {
             resets_not_listed: 0,
             recent: RecentSegments::default(),
             tunneled: segment.tunneled,
+            selected: false,
             copies: None,
             end: FlowEnd::EndOfInput,
         }
     }
 
-    /// False when the segment is a copy, on another interface, of a packet this flow just
-    /// carried (see `copies`); such copies are not observed.
-    fn admit(&mut self, segment: &Segment) -> bool {
+    /// False when the segment is a copy of a packet this flow just carried: seen on another
+    /// interface (see `copies`), or one router later in a capture that holds both; such
+    /// copies are not observed.
+    fn admit(&mut self, segment: &Segment, at: FrameRef) -> bool {
+        let from_client = self.ends.is_client(segment.src);
         let Some(interface) = segment.interface else {
+            if self.recent.holds_forwarded_copy(segment, at, from_client) {
+                self.copies.get_or_insert_with(Box::default).dropped += 1;
+                return false;
+            }
             return true;
         };
-        let from_client = self.ends.is_client(segment.src);
         self.copies
             .get_or_insert_with(Box::default)
             .admit(from_client, interface, segment)
@@ -376,6 +385,7 @@ impl Flow {
     fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
         let is_client = self.ends.is_client(segment.src);
         self.last_ts = self.last_ts.max(at.ts);
+        self.selected |= segment.selected;
         // Notes are made only where a reset needs them: for the reset itself, and for the
         // resets already seen, which keep the segments that follow them.
         if segment.flags.rst() || !self.resets.is_empty() {
@@ -384,7 +394,7 @@ impl Flow {
                 reset.follow(&note);
             }
             if segment.flags.rst() {
-                self.record_reset(&note, segment.dst, max_resets);
+                self.record_reset(&note, segment, max_resets);
             }
         }
         let sender = if is_client {
@@ -411,9 +421,9 @@ impl Flow {
         self.recent.push(segment, at, is_client);
     }
 
-    fn record_reset(&mut self, note: &SegmentNote, dst: SocketAddr, max_resets: usize) {
+    fn record_reset(&mut self, note: &SegmentNote, rst: &Segment, max_resets: usize) {
         if self.resets.len() >= max_resets {
-            self.resets_not_listed += 1;
+            self.resets_not_listed = self.resets_not_listed.saturating_add(1);
             return;
         }
         let sender = match self.side_of(note.src) {
@@ -438,7 +448,7 @@ impl Flow {
         }
         self.resets.push(Reset::new(
             note,
-            dst,
+            rst,
             &self.recent.notes(self.client(), self.server()),
             sender_next,
             u32::try_from(earlier).unwrap_or(u32::MAX),

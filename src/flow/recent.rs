@@ -13,6 +13,10 @@ use crate::time::Timestamp;
 /// How many of a flow's most recent segments are kept.
 pub const RECENT_SEGMENTS: usize = 4;
 
+/// How far apart a packet and its forwarded copy may be captured: a router forwards in
+/// microseconds; 50 ms allows for a slow, busy one.
+const COPY_WINDOW: crate::time::Span = crate::time::Span(50_000_000);
+
 const FROM_CLIENT: u8 = 1;
 const HAS_ACK: u8 = 2;
 const HAS_IP_ID: u8 = 4;
@@ -83,6 +87,29 @@ impl RecentSegments {
             self.ring[start] = packed;
             self.start = ((start + 1) % RECENT_SEGMENTS) as u8;
         }
+    }
+
+    /// True when `segment` is a router's copy of a segment just kept: the same segment (seq,
+    /// ack, flags, length, and IPv4 ID) in the same direction, one or two TTL apart, within
+    /// `COPY_WINDOW`. A capture on a router, or two captures merged, holds each forwarded
+    /// packet twice; a retransmission keeps its TTL (and, in IPv4, takes a new ID).
+    pub fn holds_forwarded_copy(&self, segment: &Segment, at: FrameRef, from_client: bool) -> bool {
+        let len = segment.len.min(LEN_MAX);
+        (0..usize::from(self.len)).any(|i| {
+            let kept = &self.ring[(usize::from(self.start) + i) % RECENT_SEGMENTS];
+            let same_direction = (kept.bits & FROM_CLIENT != 0) == from_client;
+            let kept_len = u32::from(kept.len_high) << 16 | u32::from(kept.len_low);
+            let kept_id = (kept.bits & HAS_IP_ID != 0).then_some(kept.ip_id);
+            let ttl_apart = kept.ttl.abs_diff(segment.ip.ttl);
+            same_direction
+                && kept.seq == segment.seq.0
+                && kept.ack == segment.ack.map_or(0, |ack| ack.0)
+                && kept.flags == segment.flags.0
+                && kept_len == len
+                && kept_id == segment.ip.ip_id
+                && (1..=2).contains(&ttl_apart)
+                && at.ts.since(kept.ts).0.unsigned_abs() <= COPY_WINDOW.0.unsigned_abs()
+        })
     }
 
     /// The kept segments, oldest first, as notes with the flow's addresses.
@@ -176,6 +203,26 @@ mod tests {
         assert_eq!(notes[2].ip_id, Some(1));
         assert!(notes[2].df);
         assert_eq!(std::mem::size_of::<Packed>(), 32);
+    }
+
+    #[test]
+    fn a_forwarded_copy_is_recognised_and_a_retransmission_is_not() {
+        let mut recent = RecentSegments::default();
+        let data = segment(c(A | P, 1000, 5000, 10));
+        recent.push(&data, at(1), true);
+        let mut forwarded = data.clone();
+        forwarded.ip.ttl -= 1;
+        assert!(recent.holds_forwarded_copy(&forwarded, at(2), true));
+        // The same segment again with its TTL: a retransmission, kept.
+        assert!(!recent.holds_forwarded_copy(&data, at(2), true));
+        // Another IP ID: another packet.
+        forwarded.ip.ip_id = Some(9);
+        assert!(!recent.holds_forwarded_copy(&forwarded, at(2), true));
+        // The other direction, or long after: not a copy.
+        let mut late = data.clone();
+        late.ip.ttl -= 1;
+        assert!(!recent.holds_forwarded_copy(&late, at(2), false));
+        assert!(!recent.holds_forwarded_copy(&late, at(100_000), true));
     }
 
     #[test]

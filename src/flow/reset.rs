@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use crate::decode::{Checksum, Segment};
+use crate::decode::{Checksum, Mac, Segment, TcpOptions};
 use crate::tcp::{Flags, SeqNum};
 use crate::time::Span;
 
@@ -49,6 +49,18 @@ impl SegmentNote {
 pub struct Reset {
     pub segment: SegmentNote,
     pub dst: SocketAddr,
+    /// SEG.WND of the RST (some devices write a reset code there).
+    pub wnd: u16,
+    /// The frame's link-layer source address, when the link has one.
+    pub link_src: Option<Mac>,
+    /// The first bytes of the RST's payload, when it carried any (reset-cause text).
+    pub payload: Option<Box<[u8]>>,
+    /// The RST's TCP options (an MPTCP endpoint names its reason there).
+    pub options: TcpOptions,
+    /// The claimed sender's last IPv4 ID in any flow before this RST, when the capture had one
+    /// (filled in by the pipeline, which sees every flow; a host with one counter for all its
+    /// packets continues it in its resets).
+    pub host_ip_id_before: Option<u16>,
     /// The flow's previous segment (either direction), if any.
     pub previous: Option<SegmentNote>,
     /// The last segment from the other side before the RST: what the RST answered, if it
@@ -102,7 +114,7 @@ impl Reset {
     /// first, not including the RST itself).
     pub(super) fn new(
         note: &SegmentNote,
-        dst: SocketAddr,
+        rst: &Segment,
         recent: &[SegmentNote],
         sender_next_seq: Option<SeqNum>,
         earlier_resets_from_sender: u32,
@@ -116,7 +128,12 @@ impl Reset {
             .map(|(trigger, before)| trigger.at.ts.since(before.at.ts));
         Reset {
             segment: note.clone(),
-            dst,
+            dst: rst.dst,
+            wnd: rst.wnd,
+            link_src: rst.link_src,
+            payload: rst.rst_payload.clone(),
+            options: rst.options,
+            host_ip_id_before: None,
             previous: recent.last().cloned(),
             trigger,
             silence_before_trigger,
@@ -140,8 +157,13 @@ impl Reset {
         }
     }
 
-    /// Counts a later non-RST segment of the flow.
+    /// Counts a later non-RST segment of the flow. A SYN or SYN-ACK retransmission does not
+    /// count for the sender: a host in SYN-SENT or SYN-RECEIVED may reset a bad segment and
+    /// keep its connection (RFC 9293 §3.10.7.3).
     pub(super) fn saw_later(&mut self, segment: &Segment) {
+        if segment.src == self.segment.src && segment.flags.syn() {
+            return;
+        }
         if segment.src == self.segment.src {
             self.after.sender_segments += 1;
             if segment.len > 0 {

@@ -89,7 +89,7 @@ fn feed(
     config: &FlowConfig,
     deadlines: &mut BinaryHeap<Deadline>,
 ) -> Observed {
-    if !flow.admit(segment) {
+    if !flow.admit(segment, at) {
         return Observed::Copy;
     }
     let before = flow.deadline(config.idle_timeout);
@@ -141,6 +141,20 @@ impl FlowTable {
         self.flows
             .find(hash, |flow| flow.joins(a, b))
             .map(|flow| &**flow)
+    }
+
+    /// The latest reset of the live flow a RST segment just went to, when it was listed.
+    pub fn latest_reset_mut(
+        &mut self,
+        segment: &Segment,
+        at: FrameRef,
+    ) -> Option<&mut super::Reset> {
+        let (a, b) = (segment.src, segment.dst);
+        let hash = self.hasher.hash(a, b);
+        let flow = self.flows.find_mut(hash, |flow| flow.joins(a, b))?;
+        flow.resets
+            .last_mut()
+            .filter(|reset| reset.segment.at == at)
     }
 
     /// How many flows are live.

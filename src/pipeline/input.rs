@@ -5,7 +5,7 @@
 use super::{InputStats, PROGRESS_EVERY, RECORD_HEADER};
 use crate::anonymize::Anonymizer;
 use crate::capture::{NextFrame, Source};
-use crate::decode::{Captured, Decoded, Segment, Skip, decode};
+use crate::decode::{Captured, Decoded, Neighbour, Segment, Skip, decode};
 use crate::flow::FrameRef;
 use crate::time::Timestamp;
 
@@ -16,6 +16,9 @@ pub(super) trait Frames {
 
     /// A decoded (and anonymised) segment.
     fn segment(&mut self, segment: Segment, at: FrameRef, stats: &mut InputStats);
+
+    /// An address-to-link-address binding (ARP, neighbour discovery) a frame announced.
+    fn neighbour(&mut self, neighbour: Neighbour);
 
     /// A live source was quiet until `now`; true stops reading.
     fn idle(&mut self, _now: Timestamp, _input: usize, _stats: &InputStats) -> bool {
@@ -54,14 +57,6 @@ pub(super) fn read_input<F: Frames + ?Sized>(
     loop {
         let frame = match source.next_frame() {
             NextFrame::Frame(frame) => frame,
-            NextFrame::Filtered(ts, captured) => {
-                stats.frames += 1;
-                stats.bytes += RECORD_HEADER + u64::from(captured);
-                stats.filtered += 1;
-                stats.first_ts.get_or_insert(ts);
-                stats.last_ts = Some(ts);
-                continue;
-            }
             NextFrame::Idle(now) => {
                 if to.idle(now, input, &stats) {
                     break;
@@ -75,6 +70,7 @@ pub(super) fn read_input<F: Frames + ?Sized>(
             }
         };
         stats.frames += 1;
+        stats.filtered += u64::from(!frame.selected);
         stats.bytes += RECORD_HEADER + frame.data.len() as u64;
         stats.first_ts.get_or_insert(frame.ts);
         stats.last_ts = Some(frame.ts);
@@ -90,10 +86,18 @@ pub(super) fn read_input<F: Frames + ?Sized>(
         ) {
             Decoded::Segment(mut segment) => {
                 stats.tcp += 1;
+                segment.selected = frame.selected;
                 if let Some(anonymizer) = to.anonymizer() {
                     anonymizer.segment(&mut segment);
                 }
                 to.segment(segment, at, &mut stats);
+            }
+            Decoded::Neighbour(mut neighbour) => {
+                stats.not_tcp += 1;
+                if let Some(anonymizer) = to.anonymizer() {
+                    anonymizer.neighbour(&mut neighbour);
+                }
+                to.neighbour(neighbour);
             }
             Decoded::Skipped(Skip::NotTcp) => stats.not_tcp += 1,
             Decoded::Skipped(Skip::Truncated) => stats.truncated += 1,

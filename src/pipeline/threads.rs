@@ -22,7 +22,7 @@ use super::input::{Frames, read_input};
 use super::{AnalyzeOptions, AnalyzedFlow, InputStats, RunStats, Sink, Stages};
 use crate::anonymize::Anonymizer;
 use crate::capture::{CaptureError, FileSource};
-use crate::decode::Segment;
+use crate::decode::{Neighbour, Segment};
 use crate::flow::{FlowConfig, FrameRef};
 
 /// Segments per batch: enough to make a hand-over rare, few enough to stay in cache.
@@ -38,8 +38,12 @@ const FLOWS_BATCH: usize = 64;
 /// How long the reader waits for finished flows before it tries the tracker again.
 const WAIT: Duration = Duration::from_millis(1);
 
-/// A decoded segment and the frame it came in.
-type Arrival = (Segment, FrameRef);
+/// What the reader hands the tracker: a decoded segment and the frame it came in, or a
+/// neighbour binding (ARP, neighbour discovery) for the host baselines.
+enum Arrival {
+    Segment(Segment, FrameRef),
+    Neighbour(Neighbour),
+}
 
 /// Analyses capture files on two threads; see the module text. Inputs are checked by the
 /// caller first. None when the tracker thread could not be started (nothing was read).
@@ -90,7 +94,7 @@ pub(super) fn analyze_threaded(
         }
         drop(reader);
         // A tracker that panicked has already printed why; its panic goes on from here.
-        let (copies, evicted_flows) = tracker
+        let (copies, evicted_flows, judged_early) = tracker
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let mut inputs = match read {
@@ -103,6 +107,7 @@ pub(super) fn analyze_threaded(
         Some(Ok(RunStats {
             inputs,
             evicted_flows,
+            judged_early,
         }))
     })
 }
@@ -180,10 +185,14 @@ impl Frames for Reader<'_> {
     }
 
     fn segment(&mut self, segment: Segment, at: FrameRef, _stats: &mut InputStats) {
-        self.batch.push((segment, at));
+        self.batch.push(Arrival::Segment(segment, at));
         if self.batch.len() >= BATCH {
             self.send_batch();
         }
+    }
+
+    fn neighbour(&mut self, neighbour: Neighbour) {
+        self.batch.push(Arrival::Neighbour(neighbour));
     }
 
     fn progress(&mut self, input: usize, stats: &InputStats) {
@@ -226,7 +235,7 @@ impl Sink for FlowsBack<'_> {
 }
 
 /// The tracker thread: the one-thread stages after the decoder. Returns the copies left out
-/// per input and the flows evicted.
+/// per input, the flows evicted and the reset flows judged before the end.
 fn track(
     config: FlowConfig,
     inputs: usize,
@@ -235,32 +244,37 @@ fn track(
     flows: SyncSender<Vec<AnalyzedFlow>>,
     spare_flows: Receiver<Vec<AnalyzedFlow>>,
     stopped: &AtomicBool,
-) -> (Vec<u64>, u64) {
+) -> (Vec<u64>, u64, u64) {
     let mut back = FlowsBack {
         out: &flows,
         spare: &spare_flows,
         batch: Vec::with_capacity(FLOWS_BATCH),
     };
     let mut copies = vec![0; inputs];
-    let mut stages = Stages::new(config, &mut back);
+    let mut stages = Stages::new(config, &mut back).judging_at_end();
     for mut batch in segments.iter() {
-        for (segment, at) in batch.drain(..) {
-            if !stages.observe(&segment, at)
-                && let Some(count) = copies.get_mut(at.input)
-            {
-                *count += 1;
+        for arrival in batch.drain(..) {
+            match arrival {
+                Arrival::Segment(segment, at) => {
+                    if !stages.observe(&segment, at)
+                        && let Some(count) = copies.get_mut(at.input)
+                    {
+                        *count += 1;
+                    }
+                }
+                Arrival::Neighbour(neighbour) => stages.observe_neighbour(neighbour),
             }
         }
         // A full return channel only means the reader has spares already.
         let _ = spare.try_send(batch);
         stages.flush_sink();
     }
-    let evicted = if stopped.load(Ordering::Relaxed) {
-        0
+    let (evicted, judged_early) = if stopped.load(Ordering::Relaxed) {
+        (0, 0)
     } else {
-        stages.finish_all()
+        (stages.finish_all(), stages.judged_early())
     };
     drop(stages);
     back.send();
-    (copies, evicted)
+    (copies, evicted, judged_early)
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use chrono::{DateTime, SecondsFormat};
 
 use super::{
-    Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, Report, ResetReport,
-    SCHEMA, Summary, Tool,
+    Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, ReckoningReport,
+    Report, ResetReport, SCHEMA, Summary, Tool,
 };
 use crate::attribution::Attribution;
 use crate::decode::Checksum;
@@ -61,6 +61,11 @@ impl ReportBuilder {
     pub fn listing_at_most(mut self, max: usize) -> ReportBuilder {
         self.max_listed = max;
         self
+    }
+
+    /// Counts a flow `--filter` did not select: analysed, but neither listed nor counted.
+    pub fn skip_unselected(&mut self) {
+        self.summary.flows_not_selected += 1;
     }
 
     /// Counts a finished flow and keeps it when the policy says so.
@@ -163,6 +168,14 @@ pub fn warnings(stats: &RunStats) -> Vec<String> {
             stats.evicted_flows
         ));
     }
+    if stats.judged_early > 0 {
+        warnings.push(format!(
+            "{} flows with resets were judged before the capture ended, against the hosts' \
+             baselines up to then (more reset flows than rstscope holds back); analyse a part of \
+             the capture, or filter it, for verdicts drawn from the whole of it",
+            stats.judged_early
+        ));
+    }
     warnings
 }
 
@@ -259,7 +272,7 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
             .zip(&analyzed.attributions)
             .map(|(reset, attribution)| reset_report(flow, reset, attribution))
             .collect(),
-        resets_not_listed: flow.resets_not_listed,
+        resets_not_listed: u64::from(flow.resets_not_listed),
     }
 }
 
@@ -295,8 +308,15 @@ pub(super) fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution
                 signal: e.signal.to_string(),
                 points_to: e.points_to.as_str(),
                 detail: e.detail.clone(),
+                ratio: round_to(e.ratio, 3),
+                counted: e.counted,
             })
             .collect(),
+        reckoning: ReckoningReport {
+            situation: attribution.reckoning.situation.as_str(),
+            prior_path: round_to(attribution.reckoning.prior, 3),
+            posterior_path: round_to(attribution.reckoning.posterior, 4),
+        },
         explanation: attribution.explanation.clone(),
         advice: attribution.advice.clone(),
         packets_before: reset
@@ -310,6 +330,12 @@ pub(super) fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution
             .map(|note| packet_report(flow, note, segment.at.ts))
             .collect(),
     }
+}
+
+/// `value` rounded to `digits` decimals, for numbers people read.
+fn round_to(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
 }
 
 /// One segment near a reset, timed relative to it.

@@ -55,6 +55,6 @@ fn strongest_reason(attribution: &Attribution) -> String {
     attribution
         .evidence
         .iter()
-        .find(|e| e.weight != 0)
+        .find(|e| e.counted && e.points_to != crate::attribution::PointsTo::Neither)
         .map_or_else(String::new, |e| format!(": {}", e.detail))
 }

@@ -96,6 +96,10 @@ pub struct Summary {
     /// the most recent ones); they are counted above.
     #[serde(skip_serializing_if = "is_zero")]
     pub flows_not_listed: u64,
+    /// Flows `--filter` did not select: analysed (their packets are part of every host's
+    /// baseline) but not counted above and not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub flows_not_selected: u64,
 }
 
 /// How many resets got each verdict.
@@ -183,6 +187,7 @@ pub struct ResetReport {
     pub confidence: f64,
     pub scenario: &'static str,
     pub evidence: Vec<EvidenceReport>,
+    pub reckoning: ReckoningReport,
     pub explanation: String,
     pub advice: Vec<String>,
     /// The flow's segments just before the RST (oldest first, up to 4) and just after it (up
@@ -215,4 +220,22 @@ pub struct EvidenceReport {
     /// `peer`, `path` or `neither`.
     pub points_to: &'static str,
     pub detail: String,
+    /// The likelihood ratio: how much likelier this observation is when a device on the path
+    /// sent the RST than when the peer did (above 1 points to the path, below 1 to the peer,
+    /// 1 for context that does not vote).
+    pub ratio: f64,
+    /// False when a stronger signal reading the same bytes counted instead (or for context):
+    /// the posterior is the prior's odds times the ratios of the counted signals.
+    pub counted: bool,
+}
+
+/// How the verdict was reckoned: the prior for the reset's situation and the posterior after
+/// the counted evidence, both as P(a device on the path sent it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReckoningReport {
+    /// `answers_syn`, `answers_syn_ack`, `mid_stream`, `after_close`, `after_reset` or
+    /// `reset_only`.
+    pub situation: &'static str,
+    pub prior_path: f64,
+    pub posterior_path: f64,
 }

@@ -6,8 +6,8 @@ use chrono::{SecondsFormat, TimeDelta};
 use super::timestamps::parse_ts;
 use super::write_html;
 use crate::report::{
-    Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, Report, ResetReport,
-    SCHEMA, Summary, Tool, VerdictCounts,
+    Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, ReckoningReport,
+    Report, ResetReport, SCHEMA, Summary, Tool, VerdictCounts,
 };
 
 const BASE: &str = "2026-11-20T10:00:00Z";
@@ -72,7 +72,14 @@ pub(super) fn reset(frame: u64, at_ms: f64, verdict: &'static str, ttl: u8) -> R
             signal: "ttl_mismatch".to_string(),
             points_to: "path",
             detail: "RST arrived with TTL 62 (2 hops)".to_string(),
+            ratio: 100.0,
+            counted: true,
         }],
+        reckoning: ReckoningReport {
+            situation: "mid_stream",
+            prior_path: 0.3,
+            posterior_path: 0.97,
+        },
         explanation: "A device 2 hops away reset the connection.".to_string(),
         advice: vec!["Send TCP keepalives more often.".to_string()],
         packets_before: Vec::new(),
