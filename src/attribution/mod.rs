@@ -1,32 +1,44 @@
 //! Who really sent each reset, why, and what to do about it.
 //!
-//! [`attribute`] is a pure function of a finished flow and the capture-wide host baselines:
-//! every signal in `signals` votes (positive for the path, negative for the peer), the sum
-//! decides the verdict and its confidence, and `scenario` names what happened and writes the
-//! explanation and advice. No I/O, no state.
+//! [`attribute`] is a pure function of a finished flow and the capture-wide host baselines.
+//! Each clue module (`ttl`, `link`, `timing`, `ip_id`, `race`, `signature`) reads one kind of
+//! evidence and names what it saw; `model` holds what each kind of observation is worth, as a
+//! likelihood ratio for "a device on the path sent it" against "the host that owns the address
+//! did", and the prior for the situation the reset came in. Clues that read the same bytes
+//! count once (the strongest of their group). The posterior decides the verdict: a device
+//! when it is at least `PATH_AT_LEAST`, the peer at most `PEER_AT_MOST`, `unknown` between,
+//! with the missing evidence named. `kind` tells a firewall from another middlebox by what the
+//! device did, and names the scenario; `text` writes the explanation and advice. No I/O, no
+//! state.
 //!
-//! Confidence is an estimate of the probability that the verdict is right. It grows with the
-//! weight of agreeing evidence: one strong signal alone gives about 0.7, two independent
-//! strong signals 0.85 or more. `unknown` carries confidence 0: the evidence did not lean far
-//! enough either way, and rstscope prefers saying so to guessing.
+//! Confidence is the probability that the verdict is right: for the peer, one minus the
+//! posterior; for a device, the posterior times how sure the kind is.
 
+mod context;
 mod devices;
 mod hosts;
-mod scenario;
-mod signals;
+mod ip_id;
+mod kind;
+mod link;
+mod model;
+mod race;
+mod signature;
+mod text;
+mod timing;
+mod ttl;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 
-pub use hosts::HostBaselines;
-pub use signals::{hops, initial_ttl};
+pub use hosts::{HostBaselines, HostFacts};
+pub use model::{Clue, Group, ROWS, Row, Situation};
+pub use ttl::{hops, initial_ttl};
 
-use crate::flow::{Flow, Reset, Side};
-use signals::Context;
-
-/// Votes at or above this say the path sent the reset.
-const PATH_THRESHOLD: i32 = 3;
-/// Votes at or below this say the peer did.
-const PEER_THRESHOLD: i32 = -1;
+use crate::flow::{Flow, Reset};
+use context::Context;
+use model::{PATH_AT_LEAST, PEER_AT_MOST};
 
 /// Who really sent a reset, relative to the address it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,15 +75,18 @@ pub enum Scenario {
     StaleConnection,
     /// A stateful device forgot an idle connection and reset it.
     IdleTimeout,
+    /// A stateful firewall no longer tracked the connection (flush, failover, policy change,
+    /// or the connection had ended) and reset a segment of it.
+    StateLoss,
     /// A device in the path (IPS, WAF, proxy) rejected the traffic mid-stream.
     InPathReject,
     /// Forged resets raced the real traffic (an out-of-band injector).
     InjectedReset,
     /// A connection opened and reset without data: a health check or port probe.
     HealthCheck,
-    /// A reset after both sides had closed with FIN: harmless.
+    /// A reset while or after the connection closed with FIN: harmless.
     ResetAfterClose,
-    /// A host answered segments of a connection it no longer had.
+    /// A host answered segments of a connection it no longer (or never) had.
     NoSocket,
     Unknown,
 }
@@ -85,6 +100,7 @@ impl Scenario {
             Scenario::LocalAbort => "local_abort",
             Scenario::StaleConnection => "stale_connection",
             Scenario::IdleTimeout => "idle_timeout",
+            Scenario::StateLoss => "state_loss",
             Scenario::InPathReject => "in_path_reject",
             Scenario::InjectedReset => "injected_reset",
             Scenario::HealthCheck => "health_check",
@@ -113,14 +129,19 @@ impl PointsTo {
     }
 }
 
-/// The signals rstscope weighs.
+/// The signals rstscope reports, by the names the JSON uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     TtlMatch,
     TtlMismatch,
     TtlBaseline,
+    TtlUnreliable,
     CaptureHost,
+    OnLink,
     OffLink,
+    OwnAddress,
+    LinkAddressMatch,
+    LinkAddressMismatch,
     TooFast,
     TimingConsistent,
     IpIdContinues,
@@ -132,6 +153,9 @@ pub enum Signal {
     ResetBurst,
     SeqExact,
     SeqOff,
+    DeviceSignature,
+    ResetText,
+    MptcpReset,
     IdleGap,
     AnswersSyn,
 }
@@ -142,8 +166,13 @@ impl fmt::Display for Signal {
             Signal::TtlMatch => "ttl_match",
             Signal::TtlMismatch => "ttl_mismatch",
             Signal::TtlBaseline => "ttl_no_baseline",
+            Signal::TtlUnreliable => "ttl_unreliable",
             Signal::CaptureHost => "capture_host",
+            Signal::OnLink => "on_link_untouched_ttl",
             Signal::OffLink => "off_link_untouched_ttl",
+            Signal::OwnAddress => "own_address",
+            Signal::LinkAddressMatch => "link_address_match",
+            Signal::LinkAddressMismatch => "link_address_mismatch",
             Signal::TooFast => "too_fast",
             Signal::TimingConsistent => "timing_consistent",
             Signal::IpIdContinues => "ip_id_continues",
@@ -155,47 +184,89 @@ impl fmt::Display for Signal {
             Signal::ResetBurst => "reset_burst",
             Signal::SeqExact => "seq_exact",
             Signal::SeqOff => "seq_off",
+            Signal::DeviceSignature => "device_signature",
+            Signal::ResetText => "reset_text",
+            Signal::MptcpReset => "mptcp_reset",
             Signal::IdleGap => "idle_gap",
             Signal::AnswersSyn => "answers_syn",
         })
     }
 }
 
+/// What one clue module saw.
+pub(crate) struct Finding {
+    signal: Signal,
+    /// The weighed observation; None for context that does not vote.
+    clue: Option<Clue>,
+    detail: String,
+}
+
+impl Finding {
+    fn new(signal: Signal, clue: Clue, detail: String) -> Finding {
+        Finding {
+            signal,
+            clue: Some(clue),
+            detail,
+        }
+    }
+
+    fn neutral(signal: Signal, detail: String) -> Finding {
+        Finding {
+            signal,
+            clue: None,
+            detail,
+        }
+    }
+}
+
 /// One weighed piece of evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     pub signal: Signal,
     pub points_to: PointsTo,
-    /// The vote: positive for the path, negative for the peer, 0 for context.
-    pub weight: i32,
+    /// P(this | a device on the path sent the RST) / P(this | the peer did); 1 for context.
+    pub ratio: f64,
+    /// False when a stronger clue of the same group (the same header bytes) counted instead,
+    /// or when the evidence is context that does not vote.
+    pub counted: bool,
     pub detail: String,
+    group: Option<Group>,
 }
 
 impl Evidence {
-    fn path(signal: Signal, weight: i32, detail: String) -> Evidence {
+    fn of(finding: Finding) -> Evidence {
+        let row = finding.clue.map(model::row);
+        let ratio = row.map_or(1.0, |row| row.ratio);
         Evidence {
-            signal,
-            points_to: PointsTo::Path,
-            weight,
-            detail,
+            signal: finding.signal,
+            points_to: if ratio > 1.0 {
+                PointsTo::Path
+            } else if ratio < 1.0 {
+                PointsTo::Peer
+            } else {
+                PointsTo::Neither
+            },
+            ratio,
+            counted: row.is_some(),
+            detail: finding.detail,
+            group: row.map(|row| row.group),
         }
     }
-    fn peer(signal: Signal, weight: i32, detail: String) -> Evidence {
-        Evidence {
-            signal,
-            points_to: PointsTo::Peer,
-            weight: -weight,
-            detail,
-        }
+
+    /// How far the evidence moves the odds, either way.
+    pub fn strength(&self) -> f64 {
+        self.ratio.ln().abs()
     }
-    fn neutral(signal: Signal, detail: String) -> Evidence {
-        Evidence {
-            signal,
-            points_to: PointsTo::Neither,
-            weight: 0,
-            detail,
-        }
-    }
+}
+
+/// The arithmetic behind a verdict, for users who want to follow it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reckoning {
+    pub situation: Situation,
+    /// P(a device sent it) before the evidence.
+    pub prior: f64,
+    /// P(a device sent it) after the counted evidence.
+    pub posterior: f64,
 }
 
 /// The conclusion about one reset.
@@ -207,6 +278,7 @@ pub struct Attribution {
     pub evidence: Vec<Evidence>,
     pub explanation: String,
     pub advice: Vec<String>,
+    pub reckoning: Reckoning,
 }
 
 /// Attributes every listed reset of a finished flow.
@@ -218,66 +290,87 @@ pub fn attribute(flow: &Flow, hosts: &HostBaselines) -> Vec<Attribution> {
 }
 
 fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attribution {
-    let sender = flow.side_of(reset.segment.src);
-    let sender_side = match sender {
-        Side::Client => &flow.client_side,
-        Side::Server => &flow.server_side,
-    };
-    let ctx = Context {
-        flow,
-        reset,
-        hosts,
-        sender,
-        sender_side,
-    };
-    let mut evidence = vec![signals::ttl(&ctx)];
-    evidence.extend(
-        [
-            signals::capture_host(&ctx),
-            signals::off_link(&ctx),
-            signals::timing(&ctx),
-            signals::ip_id(&ctx),
-            signals::dont_fragment(&ctx),
-            signals::race(&ctx),
-            signals::burst(&ctx),
-            signals::sequence(&ctx),
-        ]
-        .into_iter()
-        .flatten(),
+    let ctx = Context::new(flow, reset, hosts);
+    let findings = [
+        Some(ttl::clue(&ctx)),
+        link::clue(&ctx),
+        timing::clue(&ctx),
+        ip_id::clue(&ctx),
+        ip_id::dont_fragment(&ctx),
+        race::clue(&ctx),
+        race::burst(&ctx),
+        race::sequence(&ctx),
+        signature::clue(&ctx),
+    ];
+    let mut evidence: Vec<Evidence> = findings.into_iter().flatten().map(Evidence::of).collect();
+    count_strongest_per_group(&mut evidence);
+    evidence.extend(context_evidence(&ctx).into_iter().map(Evidence::of));
+    let prior = ctx.prior();
+    let posterior = model::posterior(
+        prior,
+        evidence.iter().filter(|e| e.counted).map(|e| e.ratio),
     );
-    let votes: i32 = evidence.iter().map(|e| e.weight).sum();
-    let facts = scenario::Facts::of(&ctx);
-    evidence.extend(facts.context_evidence());
-    let (verdict, scenario) = if votes >= PATH_THRESHOLD {
-        facts.not_peer()
-    } else if votes <= PEER_THRESHOLD {
-        (Verdict::Peer, facts.peer())
+    let (verdict, scenario, confidence) = if posterior >= PATH_AT_LEAST {
+        let story = kind::path_story(&ctx, &evidence);
+        (story.verdict, story.scenario, posterior * story.certainty)
+    } else if posterior <= PEER_AT_MOST {
+        (Verdict::Peer, kind::peer_scenario(&ctx), 1.0 - posterior)
     } else {
-        (Verdict::Unknown, Scenario::Unknown)
+        (Verdict::Unknown, Scenario::Unknown, 0.0)
     };
-    let confidence = confidence(verdict, votes);
-    // Strongest evidence first, so readers (and the table's "Why") see what decided it.
-    evidence.sort_by_key(|e| -e.weight.abs());
-    let text = scenario::Text::new(&ctx, &facts, &evidence);
+    // What moved the verdict first, so readers (and the table's "Why") see what decided it.
+    evidence.sort_by(|a, b| {
+        b.counted
+            .cmp(&a.counted)
+            .then(b.strength().total_cmp(&a.strength()))
+    });
+    let text = text::Text::new(&ctx, &evidence, posterior);
     Attribution {
         verdict,
-        confidence,
+        confidence: (confidence.clamp(0.0, 0.99) * 100.0).round() / 100.0,
         scenario,
         explanation: text.explanation(verdict, scenario),
-        advice: text.advice(verdict, scenario),
+        advice: text.advice(scenario),
         evidence,
+        reckoning: Reckoning {
+            situation: ctx.situation(),
+            prior,
+            posterior,
+        },
     }
 }
 
-/// Confidence from the weight of the votes (see the module documentation).
-fn confidence(verdict: Verdict, votes: i32) -> f64 {
-    let value = match verdict {
-        Verdict::Unknown => 0.0,
-        Verdict::Peer => 0.55 + 0.1 * f64::from(-votes),
-        _ => 0.5 + 0.07 * f64::from(votes),
-    };
-    (value.clamp(0.0, 0.98) * 100.0).round() / 100.0
+/// Within each group only the strongest clue counts: they read the same bytes.
+fn count_strongest_per_group(evidence: &mut [Evidence]) {
+    for i in 0..evidence.len() {
+        let Some(group) = evidence[i].group else {
+            continue;
+        };
+        let stronger = evidence.iter().enumerate().any(|(j, other)| {
+            other.group == Some(group)
+                && (other.strength() > evidence[i].strength()
+                    || (other.strength() == evidence[i].strength() && j < i))
+        });
+        if stronger {
+            evidence[i].counted = false;
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests;
+/// Context worth listing with the evidence, though it does not vote on who sent the RST.
+fn context_evidence(ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if ctx.situation() == Situation::AnswersSyn {
+        out.push(Finding::neutral(
+            Signal::AnswersSyn,
+            "the RST answered a connection attempt (SYN)".to_string(),
+        ));
+    }
+    if let Some(gap) = ctx.silence().filter(|_| ctx.is_idle()) {
+        out.push(Finding::neutral(
+            Signal::IdleGap,
+            format!("the connection had been silent for {gap} before the segment the RST answers"),
+        ));
+    }
+    out
+}

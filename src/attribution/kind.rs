@@ -1,0 +1,140 @@
+//! What happened, once the evidence said who sent the reset: for a device, which kind (a
+//! stateful filter, or a content device or injector) from what it did; for the host, which of
+//! its stack's or application's paths sent the RST.
+//!
+//! A stateful filter (firewall) resets new connections it does not allow, and segments of
+//! connections it no longer tracks (after idle expiry, a table flush or failover, a policy
+//! change, or after the connection ended). A content device (IPS, WAF, censor) resets right
+//! after a request it dislikes; an injector beside the path races the real traffic.
+
+use super::context::Context;
+use super::model::Situation;
+use super::{Evidence, Scenario, Signal, Verdict};
+use crate::flow::{SegmentNote, Side};
+
+/// The kind of device, the scenario, and how sure the kind is given that a device sent it.
+pub(super) struct PathStory {
+    pub verdict: Verdict,
+    pub scenario: Scenario,
+    pub certainty: f64,
+}
+
+fn story(verdict: Verdict, scenario: Scenario, certainty: f64) -> PathStory {
+    PathStory {
+        verdict,
+        scenario,
+        certainty,
+    }
+}
+
+/// Which device sent it, from the evidence about the device and where the RST fell.
+pub(super) fn path_story(ctx: &Context<'_>, evidence: &[Evidence]) -> PathStory {
+    let counted = |signal: Signal| {
+        evidence
+            .iter()
+            .any(|e| e.signal == signal && e.counted && e.ratio > 1.0)
+    };
+    if counted(Signal::DataAfterReset) || counted(Signal::TrafficAfterReset) {
+        return story(Verdict::Middlebox, Scenario::InjectedReset, 0.95);
+    }
+    if counted(Signal::DeviceSignature) {
+        let scenario = if ctx.is_idle() {
+            Scenario::IdleTimeout
+        } else {
+            Scenario::InPathReject
+        };
+        return story(Verdict::Middlebox, scenario, 0.9);
+    }
+    match ctx.situation() {
+        Situation::AnswersSyn => story(Verdict::Firewall, Scenario::FirewallReject, 0.95),
+        // A device that resets without a trigger in the capture, at the end of a silence, or
+        // after the connection ended tore down state it kept: a stateful filter or NAT.
+        Situation::Alone => story(Verdict::Firewall, Scenario::StateLoss, 0.7),
+        _ if ctx.is_idle() => story(Verdict::Firewall, Scenario::IdleTimeout, 0.9),
+        Situation::AfterReset | Situation::AfterClose => {
+            story(Verdict::Firewall, Scenario::StateLoss, 0.85)
+        }
+        Situation::AnswersSynAck => story(Verdict::Firewall, Scenario::StateLoss, 0.7),
+        Situation::MidStream => match ctx.reset.trigger.as_ref() {
+            Some(trigger) if starts_a_request(ctx, trigger) => {
+                story(Verdict::Middlebox, Scenario::InPathReject, 0.75)
+            }
+            Some(_) => story(Verdict::Firewall, Scenario::StateLoss, 0.75),
+            None => story(Verdict::Middlebox, Scenario::InPathReject, 0.6),
+        },
+    }
+}
+
+/// True when the segment the RST answered begins what its sender says next: it carries
+/// payload, and its sender had sent none since the other side last did (or since the
+/// handshake). Content devices act on such segments; a filter that lost the connection's state
+/// resets whatever comes next, acknowledgments and the middle of transfers included.
+fn starts_a_request(ctx: &Context<'_>, trigger: &SegmentNote) -> bool {
+    if trigger.len == 0 {
+        return false;
+    }
+    let before = &ctx.reset.packets_before;
+    let Some(at) = before.iter().rposition(|seg| seg.at == trigger.at) else {
+        return true;
+    };
+    for seg in before[..at].iter().rev() {
+        if seg.flags.syn() {
+            return true;
+        }
+        if seg.len > 0 {
+            return seg.src != trigger.src;
+        }
+    }
+    // The ring reached no earlier payload: the flow's first bytes from this side, unless the
+    // side had sent more before the ring's start.
+    let sender_bytes = if trigger.src == ctx.flow.client() {
+        ctx.flow.payload_bytes().0
+    } else {
+        ctx.flow.payload_bytes().1
+    };
+    sender_bytes <= u64::from(trigger.len)
+}
+
+/// What the host did, when the host sent the reset.
+pub(super) fn peer_scenario(ctx: &Context<'_>) -> Scenario {
+    let reset = ctx.reset;
+    let no_socket_shape = reset.segment.ack.is_none()
+        && reset
+            .trigger
+            .as_ref()
+            .is_some_and(|t| t.ack == Some(reset.segment.seq));
+    match ctx.situation() {
+        Situation::Alone if reset.segment.ack.is_some() && reset.segment.seq.0 == 0 => {
+            Scenario::Refused
+        }
+        Situation::Alone => Scenario::NoSocket,
+        Situation::AnswersSyn => Scenario::Refused,
+        Situation::AnswersSynAck | Situation::AfterReset => Scenario::NoSocket,
+        Situation::AfterClose => {
+            let (client_fin, server_fin) = (reset.before.client_fin, reset.before.server_fin);
+            let sender_closed = match ctx.sender {
+                Side::Client => client_fin,
+                Side::Server => server_fin,
+            };
+            if no_socket_shape && !sender_closed {
+                Scenario::NoSocket
+            } else {
+                Scenario::ResetAfterClose
+            }
+        }
+        Situation::MidStream if no_socket_shape => {
+            if ctx.sender == Side::Server && reset.before.payload {
+                Scenario::StaleConnection
+            } else {
+                Scenario::NoSocket
+            }
+        }
+        Situation::MidStream if ctx.sender == Side::Client && !reset.before.payload => {
+            Scenario::HealthCheck
+        }
+        Situation::MidStream => match ctx.sender {
+            Side::Server => Scenario::PeerAbort,
+            Side::Client => Scenario::LocalAbort,
+        },
+    }
+}

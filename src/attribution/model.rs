@@ -1,0 +1,454 @@
+//! The numbers that decide a verdict, in one place: what each clue is worth as a likelihood
+//! ratio, which clues read the same bytes (and so count once), the prior for each situation a
+//! reset can arrive in, and the bounds inside which the answer is `unknown`.
+//!
+//! A ratio is P(the clue is seen | a device on the path sent the RST) divided by P(the clue is
+//! seen | the host that owns the address sent it): above 1 it points to the path, below 1 to
+//! the peer. The posterior odds are the prior odds times the ratio of the strongest clue of
+//! each group. Where a number comes from is written beside it: a stack's source, an RFC, a
+//! vendor's documentation, or a measurement on the lab generator's tuning seeds (`lab/gen`,
+//! seeds 1-199; evaluation uses seeds 1000 and up, never tuned on).
+
+/// Which header bytes (or which behaviour) a clue reads. Clues of one group are not
+/// independent evidence: only the strongest of each group counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// The IPv4 TTL / IPv6 hop limit: TTL comparisons, the capturing host, on- and off-link.
+    Ttl,
+    /// The frame's link-layer source address.
+    Link,
+    /// How soon the RST came after what it answered.
+    Timing,
+    /// The IPv4 identification field.
+    IpId,
+    /// The IPv4 don't-fragment bit.
+    Df,
+    /// What the claimed sender did after the RST.
+    Race,
+    /// Other RSTs close by.
+    Burst,
+    /// The RST's sequence number.
+    Seq,
+    /// Bytes a device or stack writes to name itself (payload text, options, window codes).
+    Signature,
+}
+
+/// One kind of observation about a reset, with a fixed weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clue {
+    /// RST TTL equals the sender's other packets in this flow.
+    TtlSameInFlow,
+    /// RST TTL equals the sender's packets in other flows (an address may front several hosts).
+    TtlSameElsewhere,
+    /// Both untouched (0 hops) and equal: the sender is the capturing host or on its link.
+    TtlUntouchedSame,
+    /// The RST arrived with a higher TTL (from nearer) than the sender's packets in this flow.
+    TtlNearerInFlow,
+    TtlNearerElsewhere,
+    /// Four or more hops nearer than the sender's packets in other flows: another place.
+    TtlMuchNearerElsewhere,
+    /// One hop nearer only.
+    TtlOneNearerInFlow,
+    TtlOneNearerElsewhere,
+    /// Two or more hops lower than the sender's packets (same initial TTL assumed).
+    TtlLowerInFlow,
+    TtlLowerElsewhere,
+    /// One hop lower: a route change can do that.
+    TtlOneLower,
+    /// Another initial TTL (64/128/255) than every packet of the sender in this flow.
+    TtlOtherStackInFlow,
+    TtlOtherStackElsewhere,
+    /// Another initial TTL, but both untouched on the capture link: an application that sets
+    /// its own TTL (BGP at 1 or 255), the kernel's reset at its default.
+    TtlOtherStackSameLink,
+    /// An untouched RST from an address on the capturing host's own network, no baseline.
+    TtlOnLinkNoBaseline,
+    /// An untouched RST from an address on another network than the capturing host.
+    TtlOffLinkUntouched,
+    /// The RST carries one of the capturing host's own interface addresses (live capture).
+    OwnAddress,
+    /// The RST's link address is the claimed sender's own (on the capture link).
+    LinkSame,
+    /// The RST came from another link address than every frame of an on-link sender.
+    LinkOther,
+    /// Another link address than the routed sender's packets (another router or an injector).
+    LinkOtherRouted,
+    /// Sooner after what it answered than half the round trip to the claimed sender.
+    TooFast,
+    /// As soon after what it answered as a round trip to the claimed sender takes.
+    TimingConsistent,
+    /// The IPv4 ID continues the sender's counter in this flow.
+    IpIdContinues,
+    /// The IPv4 ID continues the host's one counter across its connections.
+    IpIdHostCounter,
+    /// The sender's counter counted up, and the RST's ID does not continue it.
+    IpIdJump,
+    /// No DF on the RST; every packet of the sender had it.
+    DfMismatch,
+    /// The claimed sender sent data after "its" RST.
+    DataAfterReset,
+    /// The claimed sender sent ACKs or FINs after "its" RST.
+    TrafficAfterReset,
+    /// Other RSTs from the same address within a second with other seq or TTL.
+    ResetBurst,
+    /// RST seq is exactly the sender's next sequence number.
+    SeqExact,
+    /// RST seq is elsewhere in the sender's sequence space.
+    SeqOff,
+    /// A reset-cause text a load balancer writes (F5 BIG-IP).
+    DeviceText,
+    /// An MPTCP endpoint's MP_TCPRST option (RFC 8684 §3.6).
+    MptcpReset,
+}
+
+/// A clue's weight and where the number comes from.
+pub struct Row {
+    pub clue: Clue,
+    pub group: Group,
+    /// P(clue | path) / P(clue | peer).
+    pub ratio: f64,
+    pub source: &'static str,
+}
+
+/// Every clue's weight. The README's table is this one.
+pub const ROWS: &[Row] = &[
+    Row {
+        clue: Clue::TtlSameInFlow,
+        group: Group::Ttl,
+        ratio: 0.12,
+        source: "a stack sends every segment of a connection with one initial TTL (Linux \
+                 ip_select_ttl, one per socket); a device matches it only by sitting at the \
+                 same distance with the same initial TTL, or by copying it (tuning seeds: 1 in 8 \
+                 path resets)",
+    },
+    Row {
+        clue: Clue::TtlSameElsewhere,
+        group: Group::Ttl,
+        ratio: 0.3,
+        source: "as in-flow, but another flow of the address may reach another machine (load \
+                 balancer backends, NAT)",
+    },
+    Row {
+        clue: Clue::TtlUntouchedSame,
+        group: Group::Ttl,
+        ratio: 0.06,
+        source: "an untouched TTL crossed no router: a forger would have to sit on the capture \
+                 link and use the sender's initial TTL",
+    },
+    Row {
+        clue: Clue::TtlNearerInFlow,
+        group: Group::Ttl,
+        ratio: 100.0,
+        source: "a genuine RST crosses the same routers as its connection's other segments; two \
+                 hops shorter within one flow needs a route change between two packets",
+    },
+    Row {
+        clue: Clue::TtlNearerElsewhere,
+        group: Group::Ttl,
+        ratio: 8.0,
+        source: "as in-flow, but other flows of the address may reach another machine",
+    },
+    Row {
+        clue: Clue::TtlMuchNearerElsewhere,
+        group: Group::Ttl,
+        ratio: 30.0,
+        source: "machines behind one address (load balancer backends) sit within a hop or two \
+                 of each other; four hops nearer is another place on the path",
+    },
+    Row {
+        clue: Clue::TtlOneNearerInFlow,
+        group: Group::Ttl,
+        ratio: 25.0,
+        source: "ECMP paths of unequal length are rare inside one flow (flows hash to one path)",
+    },
+    Row {
+        clue: Clue::TtlOneNearerElsewhere,
+        group: Group::Ttl,
+        ratio: 4.0,
+        source: "another flow may hash to another path, or reach another backend",
+    },
+    Row {
+        clue: Clue::TtlLowerInFlow,
+        group: Group::Ttl,
+        ratio: 10.0,
+        source: "a RST does not cross more routers than its flow's segments; a device with a \
+                 lower initial TTL (an injector's own, 48 in the lab) shows as 'farther'",
+    },
+    Row {
+        clue: Clue::TtlLowerElsewhere,
+        group: Group::Ttl,
+        ratio: 4.0,
+        source: "as in-flow, weaker across flows",
+    },
+    Row {
+        clue: Clue::TtlOneLower,
+        group: Group::Ttl,
+        ratio: 1.5,
+        source: "a route change of one hop explains it as well as a device does",
+    },
+    Row {
+        clue: Clue::TtlOtherStackInFlow,
+        group: Group::Ttl,
+        ratio: 30.0,
+        source: "a stack uses one initial TTL (64 Linux/BSD/macOS, 128 Windows, 255 network \
+                 devices: p0f, ANCHORS 3.8); only an application setting its own TTL changes it",
+    },
+    Row {
+        clue: Clue::TtlOtherStackElsewhere,
+        group: Group::Ttl,
+        ratio: 10.0,
+        source: "as in-flow; another flow's packets may come from another machine behind the address",
+    },
+    Row {
+        clue: Clue::TtlOtherStackSameLink,
+        group: Group::Ttl,
+        ratio: 1.5,
+        source: "applications set their own TTL on the link (BGP: 1, GTSM RFC 5082: 255) while the \
+                 kernel resets at its default; a second stack on the link would look the same",
+    },
+    Row {
+        clue: Clue::TtlOnLinkNoBaseline,
+        group: Group::Ttl,
+        ratio: 0.12,
+        source: "an untouched TTL was sent on the capture link, and the address is on the \
+                 capturing host's network: the host itself, unless a device on the link forged it",
+    },
+    Row {
+        clue: Clue::TtlOffLinkUntouched,
+        group: Group::Ttl,
+        ratio: 20.0,
+        source: "an untouched TTL was sent on the capture link, but the address is on another \
+                 network: its host is behind a router, whose forwarding would have lowered it",
+    },
+    Row {
+        clue: Clue::OwnAddress,
+        group: Group::Ttl,
+        ratio: 0.02,
+        source: "the interface's own address: the capturing host sent it (its own netfilter \
+                 rules count as the host, per the schema)",
+    },
+    Row {
+        clue: Clue::LinkSame,
+        group: Group::Link,
+        ratio: 0.08,
+        source: "a host on the link sends from its own MAC (ARP and its frames say which); a \
+                 forger on the link would have to spoof it",
+    },
+    Row {
+        clue: Clue::LinkOther,
+        group: Group::Link,
+        ratio: 15.0,
+        source: "an on-link host sends every frame from its own MAC",
+    },
+    Row {
+        clue: Clue::LinkOtherRouted,
+        group: Group::Link,
+        ratio: 3.0,
+        source: "a routed host's packets arrive from its router; another MAC is another router \
+                 (ECMP, VRRP) or a device beside the path",
+    },
+    Row {
+        clue: Clue::TooFast,
+        group: Group::Timing,
+        ratio: 15.0,
+        source: "a RST answering a segment cannot beat the round trip to its sender; a capture's \
+                 own delays (interrupt coalescing) can shave a little, not half",
+    },
+    Row {
+        clue: Clue::TimingConsistent,
+        group: Group::Timing,
+        ratio: 0.6,
+        source: "devices next to the sender (a firewall in front of a server) answer as late as \
+                 the sender, so consistent timing is weak",
+    },
+    Row {
+        clue: Clue::IpIdContinues,
+        group: Group::IpId,
+        ratio: 0.1,
+        source: "a device does not know the sender's IP ID counter unless it copies it; a random \
+                 ID falls within 2048 of it 3% of the time",
+    },
+    Row {
+        clue: Clue::IpIdHostCounter,
+        group: Group::IpId,
+        ratio: 0.15,
+        source: "Windows numbers every packet from one counter, so its resets continue the \
+                 host's counter, not the flow's",
+    },
+    Row {
+        clue: Clue::IpIdJump,
+        group: Group::IpId,
+        ratio: 2.5,
+        source: "genuine Linux resets without a socket come from another counter (ID 0, or a \
+                 hash per destination: include/net/ip.h), so a break is weak",
+    },
+    Row {
+        clue: Clue::DfMismatch,
+        group: Group::Df,
+        ratio: 2.0,
+        source: "Linux sets DF on every segment of a connection and on its reply RSTs; injectors \
+                 often leave it off",
+    },
+    Row {
+        clue: Clue::DataAfterReset,
+        group: Group::Race,
+        ratio: 200.0,
+        source: "a stack that reset a connection has no socket to send from (Weaver, Sommer, \
+                 Paxson, NDSS 2009: RST_SEQ_DATA); one capture point sees a sender's packets in \
+                 the order sent, so only a capture's own reordering (multi-queue NICs, well \
+                 under 1 in 100) fakes it",
+    },
+    Row {
+        clue: Clue::TrafficAfterReset,
+        group: Group::Race,
+        ratio: 20.0,
+        source: "as data; RFC 9293 §3.10.7.3 lets a host in SYN-RECEIVED reset a bad ACK and \
+                 keep the connection (its SYN-ACK retransmissions are not counted), and ACKs \
+                 are more often reordered by a capture than data",
+    },
+    Row {
+        clue: Clue::ResetBurst,
+        group: Group::Burst,
+        ratio: 2.0,
+        source: "injectors send several RSTs to cover the window (Weaver et al. RST_SEQ_CHANGE); \
+                 a host without a socket also answers each segment",
+    },
+    Row {
+        clue: Clue::SeqExact,
+        group: Group::Seq,
+        ratio: 0.8,
+        source: "a stack resets at SND.NXT (RFC 9293 §3.10.7); devices in the path see it too",
+    },
+    Row {
+        clue: Clue::SeqOff,
+        group: Group::Seq,
+        ratio: 2.0,
+        source: "a stack's reply RST uses the ack it answers, which lags SND.NXT while data is \
+                 in flight; an injector guesses",
+    },
+    Row {
+        clue: Clue::DeviceText,
+        group: Group::Signature,
+        ratio: 50.0,
+        source: "F5 BIG-IP writes 'BIG-IP: [...]' reset causes into the RSTs it sends itself \
+                 (F5's Wireshark dissector packet-f5ethtrailer.c; docs/device-signatures.md)",
+    },
+    Row {
+        clue: Clue::MptcpReset,
+        group: Group::Signature,
+        ratio: 0.2,
+        source: "MP_TCPRST is written by an MPTCP endpoint (RFC 8684 §3.6); a device would \
+                 have to speak MPTCP",
+    },
+];
+
+/// The row of a clue.
+pub fn row(clue: Clue) -> &'static Row {
+    ROWS.iter().find(|row| row.clue == clue).unwrap_or(&ROWS[0])
+}
+
+/// Where in a connection a reset came: each has its own prior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Situation {
+    /// The flow holds nothing but RSTs: what they answered is not in the capture.
+    Alone,
+    /// It answered a connection attempt (SYN).
+    AnswersSyn,
+    /// The client's RST answered the server's SYN-ACK (a half-open probe, or a given-up SYN).
+    AnswersSynAck,
+    /// The flow had already carried a RST: a follow-up.
+    AfterReset,
+    /// A side had already closed with FIN.
+    AfterClose,
+    /// In an established connection.
+    MidStream,
+}
+
+impl Situation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Situation::Alone => "reset_only",
+            Situation::AnswersSyn => "answers_syn",
+            Situation::AnswersSynAck => "answers_syn_ack",
+            Situation::AfterReset => "after_reset",
+            Situation::AfterClose => "after_close",
+            Situation::MidStream => "mid_stream",
+        }
+    }
+
+    /// P(a device on the path sent it) before any clue is read. Most resets on real networks
+    /// come from endpoints (corpus/wild: 69 of 76; public captures of scans and browsing are
+    /// nearly all endpoint resets), so every prior leans to the peer: with no evidence at all a
+    /// refusal or a mid-stream reset is the peer's at 0.8. A RST alone in its flow answered
+    /// something the capture does not hold: without evidence it stays `unknown`.
+    pub fn prior(self) -> f64 {
+        match self {
+            Situation::Alone => 0.3,
+            Situation::AnswersSyn => 0.2,
+            Situation::AnswersSynAck => 0.1,
+            Situation::AfterReset => 0.15,
+            Situation::AfterClose => 0.15,
+            Situation::MidStream => 0.2,
+        }
+    }
+}
+
+/// A silence at least this long before what the RST answered raises the prior (see
+/// `idle_prior`): below it, a pause is part of ordinary traffic.
+pub const IDLE_FROM_SECS: f64 = 1.0;
+
+/// The prior of a situation after a silence of `secs`: devices forget idle connections
+/// (ANCHORS §4, the most common cause of "connection reset by peer" in user reports), so every
+/// tenfold of silence beyond a second moves the odds 1.6 times toward the path (mid-stream,
+/// 10 s: 0.29, 100 s: 0.39, an hour: 0.55), up to 0.6.
+pub fn idle_prior(situation: Situation, secs: f64) -> f64 {
+    let base = situation.prior();
+    if secs < IDLE_FROM_SECS {
+        return base;
+    }
+    let odds = base / (1.0 - base) * 1.6f64.powf(secs.log10());
+    (odds / (1.0 + odds)).min(0.6).max(base)
+}
+
+/// At or above this posterior, a device on the path sent it.
+pub const PATH_AT_LEAST: f64 = 0.8;
+/// At or below this posterior, the peer sent it.
+pub const PEER_AT_MOST: f64 = 0.25;
+
+/// The posterior P(path) from a prior and the counted ratios.
+pub fn posterior(prior: f64, ratios: impl IntoIterator<Item = f64>) -> f64 {
+    let prior = prior.clamp(0.001, 0.999);
+    let log_odds = (prior / (1.0 - prior)).ln() + ratios.into_iter().map(f64::ln).sum::<f64>();
+    1.0 / (1.0 + (-log_odds).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_clue_has_one_row() {
+        for row in ROWS {
+            let count = ROWS.iter().filter(|other| other.clue == row.clue).count();
+            assert_eq!(count, 1, "{:?}", row.clue);
+            assert!(row.ratio > 0.0);
+        }
+    }
+
+    #[test]
+    fn the_posterior_moves_with_the_ratios() {
+        assert!((posterior(0.5, []) - 0.5).abs() < 1e-9);
+        assert!((posterior(0.2, [4.0]) - 0.5).abs() < 1e-9);
+        assert!(posterior(0.2, [40.0, 0.6]) > PATH_AT_LEAST);
+        assert!(posterior(0.2, [0.12]) < PEER_AT_MOST);
+    }
+
+    #[test]
+    fn a_longer_silence_raises_the_prior_up_to_a_bound() {
+        let mid = Situation::MidStream;
+        assert_eq!(idle_prior(mid, 0.5), mid.prior());
+        assert!(idle_prior(mid, 6.5) > mid.prior());
+        assert!(idle_prior(mid, 360.0) > idle_prior(mid, 6.5));
+        assert!(idle_prior(mid, 1e9) <= 0.6);
+    }
+}
