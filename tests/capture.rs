@@ -1321,6 +1321,30 @@ fn sigterm_stops_with_the_table() {
     );
 }
 
+/// Issue 11: a kernel filter that lets only RSTs through leaves a reset nothing to be compared
+/// with; the report says so, and names the filter.
+#[test]
+fn a_filter_that_keeps_only_resets_is_warned_about() {
+    let net = Net::new("rstonly");
+    let capture = net.capture(&["tcp[tcpflags] & tcp-rst != 0", "--duration", "20"]);
+    // The probes `wait_ready` sends are told by their flow's orientation, which a RST-only
+    // capture cannot give; wait for the handle instead.
+    std::thread::sleep(Duration::from_millis(1500));
+    net.refused(40030, CLOSED_PORT);
+    std::thread::sleep(Duration::from_millis(300));
+    signal(capture.pid(), "INT");
+    let finished = capture.finish(Duration::from_secs(5));
+    finished.assert_clean_exit("SIGINT");
+    assert!(
+        finished
+            .stderr
+            .contains("the capture filter 'tcp[tcpflags] & tcp-rst != 0' ran in the kernel")
+            && finished.stderr.contains("no other packet"),
+        "no warning about the filter:\n{}",
+        finished.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. --count and --resets
 

@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::stream::FlowStream;
 use super::{FlowArgs, Format, Outcome, Output, finish_output};
-use crate::attribution::{Attribution, Scenario, Verdict, attribute};
+use crate::attribution::{Attribution, Scenario, Signal, Verdict, attribute};
 use crate::capture::{LiveOptions, LiveSource, Source, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FrameRef};
@@ -151,6 +151,9 @@ struct Watcher<'a> {
     /// Resets already announced, by frame, with what their line said.
     announced: HashMap<u64, (Verdict, Scenario)>,
     resets_seen: u64,
+    /// Resets judged without any other packet of their claimed sender: what a capture filter
+    /// that keeps only some packets (RSTs, one port, one direction) takes from the verdicts.
+    resets_without_baseline: u64,
     limits: Limits,
     error: Option<io::Error>,
 }
@@ -212,6 +215,11 @@ impl Sink for Watcher<'_> {
 
     fn flow(&mut self, analyzed: AnalyzedFlow) {
         let flow = &analyzed.flow;
+        self.resets_without_baseline += analyzed
+            .attributions
+            .iter()
+            .filter(|a| a.evidence.iter().any(|e| e.signal == Signal::TtlBaseline))
+            .count() as u64;
         for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
             match self.announced.remove(&reset.segment.at.frame) {
                 None => {
@@ -289,6 +297,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         pending: VecDeque::new(),
         announced: HashMap::new(),
         resets_seen: 0,
+        resets_without_baseline: 0,
         limits: Limits {
             deadline: args.duration.map(|d| Instant::now() + d),
             packets: args.count,
@@ -314,6 +323,15 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         return Err(out.failed(err));
     }
     let terminal = report_to_stdout && io::stdout().is_terminal();
+    if !args.filter.is_empty() && watcher.resets_without_baseline > 0 {
+        let n = watcher.resets_without_baseline;
+        watcher.builder.warn(format!(
+            "the capture filter '{}' ran in the kernel, and {n} reset{} had no other packet of {} claimed sender to compare with: a filter on flags, ports or one direction takes away what verdicts compare a reset with; capture with a filter on the hosts only (or none) for surer verdicts",
+            args.filter.join(" "),
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "its" } else { "their" }
+        ));
+    }
     let (builder, stream) = (watcher.builder, watcher.stream);
     finish_output(args.format, builder, stream, &stats, terminal, &mut out)
 }
@@ -364,6 +382,7 @@ mod tests {
             pending: VecDeque::new(),
             announced: HashMap::new(),
             resets_seen: 0,
+            resets_without_baseline: 0,
             limits: Limits {
                 deadline: None,
                 packets: None,

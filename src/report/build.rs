@@ -35,6 +35,8 @@ pub struct ReportBuilder {
     max_listed: usize,
     summary: Summary,
     flows: VecDeque<FlowReport>,
+    /// Warnings the caller found, besides those the run statistics give.
+    warnings: Vec<String>,
 }
 
 impl ReportBuilder {
@@ -46,7 +48,13 @@ impl ReportBuilder {
             max_listed: usize::MAX,
             summary: Summary::default(),
             flows: VecDeque::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Adds a warning for the report (and standard error).
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
     }
 
     /// Records the command line that made the report, and whether addresses are anonymised.
@@ -110,6 +118,7 @@ impl ReportBuilder {
         flows.sort_by_key(|flow| flow.id);
         self.summary.evicted_flows = stats.evicted_flows;
         let mut warnings = warnings(stats);
+        warnings.append(&mut self.warnings);
         if self.summary.flows_not_listed > 0 {
             warnings.push(format!(
                 "the report lists the {} most recently finished flows; {} earlier ones are counted \
