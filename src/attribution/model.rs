@@ -101,6 +101,47 @@ pub enum Clue {
     MptcpReset,
 }
 
+impl Clue {
+    /// The clue's name, as the README's table gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clue::TtlSameInFlow => "ttl_same_in_flow",
+            Clue::TtlSameElsewhere => "ttl_same_elsewhere",
+            Clue::TtlUntouchedSame => "ttl_untouched_same",
+            Clue::TtlNearerInFlow => "ttl_nearer_in_flow",
+            Clue::TtlNearerElsewhere => "ttl_nearer_elsewhere",
+            Clue::TtlMuchNearerElsewhere => "ttl_much_nearer_elsewhere",
+            Clue::TtlOneNearerInFlow => "ttl_one_nearer_in_flow",
+            Clue::TtlOneNearerElsewhere => "ttl_one_nearer_elsewhere",
+            Clue::TtlLowerInFlow => "ttl_lower_in_flow",
+            Clue::TtlLowerElsewhere => "ttl_lower_elsewhere",
+            Clue::TtlOneLower => "ttl_one_lower",
+            Clue::TtlOtherStackInFlow => "ttl_other_stack_in_flow",
+            Clue::TtlOtherStackElsewhere => "ttl_other_stack_elsewhere",
+            Clue::TtlOtherStackSameLink => "ttl_other_stack_same_link",
+            Clue::TtlOnLinkNoBaseline => "ttl_on_link_no_baseline",
+            Clue::TtlOffLinkUntouched => "ttl_off_link_untouched",
+            Clue::OwnAddress => "own_address",
+            Clue::LinkSame => "link_same",
+            Clue::LinkOther => "link_other",
+            Clue::LinkOtherRouted => "link_other_routed",
+            Clue::TooFast => "too_fast",
+            Clue::TimingConsistent => "timing_consistent",
+            Clue::IpIdContinues => "ip_id_continues",
+            Clue::IpIdHostCounter => "ip_id_host_counter",
+            Clue::IpIdJump => "ip_id_jump",
+            Clue::DfMismatch => "df_mismatch",
+            Clue::DataAfterReset => "data_after_reset",
+            Clue::TrafficAfterReset => "traffic_after_reset",
+            Clue::ResetBurst => "reset_burst",
+            Clue::SeqExact => "seq_exact",
+            Clue::SeqOff => "seq_off",
+            Clue::DeviceText => "device_text",
+            Clue::MptcpReset => "mptcp_reset",
+        }
+    }
+}
+
 /// A clue's weight and where the number comes from.
 pub struct Row {
     pub clue: Clue,
@@ -118,8 +159,7 @@ pub const ROWS: &[Row] = &[
         ratio: 0.12,
         source: "a stack sends every segment of a connection with one initial TTL (Linux \
                  ip_select_ttl, one per socket); a device matches it only by sitting at the \
-                 same distance with the same initial TTL, or by copying it (tuning seeds: 1 in 8 \
-                 path resets)",
+                 same distance with the same initial TTL, or by copying it",
     },
     Row {
         clue: Clue::TtlSameElsewhere,
@@ -432,6 +472,34 @@ mod tests {
             let count = ROWS.iter().filter(|other| other.clue == row.clue).count();
             assert_eq!(count, 1, "{:?}", row.clue);
             assert!(row.ratio > 0.0);
+        }
+    }
+
+    /// The README's table of clues is this table: every clue's name, group and ratio appear
+    /// on one row of it.
+    #[test]
+    fn the_readme_lists_every_clue_with_its_ratio() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split_once("| clue | group | ratio |")
+            .map_or("", |(_, table)| table);
+        for row in ROWS {
+            let name = format!("| `{}` |", row.clue.name());
+            let line = table
+                .lines()
+                .find(|line| line.starts_with(&name))
+                .unwrap_or_else(|| panic!("README has no row for {}", row.clue.name()));
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            assert_eq!(
+                cells.get(2),
+                Some(&format!("{:?}", row.group).to_lowercase().as_str()),
+                "{line}"
+            );
+            assert_eq!(
+                cells.get(3).and_then(|c| c.parse::<f64>().ok()),
+                Some(row.ratio),
+                "{line}"
+            );
         }
     }
 
