@@ -110,6 +110,10 @@ pub(super) fn peer_scenario(ctx: &Context<'_>) -> Scenario {
         Situation::Alone => Scenario::NoSocket,
         Situation::AnswersSyn => Scenario::Refused,
         Situation::AnswersSynAck | Situation::AfterReset => Scenario::NoSocket,
+        // A FIN probe (a FIN, NULL or Xmas scan) to a port with no connection is not a close.
+        Situation::AfterClose if ctx.flow.handshake.rtt().is_none() && !reset.before.payload => {
+            Scenario::NoSocket
+        }
         Situation::AfterClose => {
             let (client_fin, server_fin) = (reset.before.client_fin, reset.before.server_fin);
             let sender_closed = match ctx.sender {

@@ -86,6 +86,9 @@ pub(super) fn clue(ctx: &Context<'_>) -> Finding {
             ),
         );
     }
+    if let Some(finding) = crafted_in_flow(ctx, &baseline, usual) {
+        return finding;
+    }
     let mut stacks: Vec<u8> = values.iter().map(|v| initial_ttl(v.0)).collect();
     stacks.sort_unstable();
     stacks.dedup();
@@ -101,6 +104,42 @@ pub(super) fn clue(ctx: &Context<'_>) -> Finding {
         );
     }
     compare(ctx, &baseline, usual, &what)
+}
+
+/// A flow whose few packets carry a TTL its host seldom uses, while the RST carries the host's
+/// usual one: the flow's packets were crafted (a scanner's raw probes, sent beside its kernel's
+/// own traffic), and the RST is the host's kernel answering what they drew.
+fn crafted_in_flow(ctx: &Context<'_>, baseline: &Baseline<'_>, in_flow: u8) -> Option<Finding> {
+    let rst_ttl = ctx.reset.segment.ttl;
+    let host = ctx.hosts.host(ctx.sender_ip())?;
+    let host_usual = host.ttl.usual()?;
+    let seen_with = |ttl: u8| {
+        host.ttl
+            .values()
+            .iter()
+            .find(|v| v.0 == ttl)
+            .map_or(0, |v| u32::from(v.1))
+    };
+    let rare_in_flow_ttl = seen_with(in_flow) * 5 < host.packets;
+    let fits = baseline.in_flow
+        && baseline.packets <= 3
+        && host.packets >= 8
+        && host_usual == rst_ttl
+        && in_flow != rst_ttl
+        && rare_in_flow_ttl;
+    fits.then(|| {
+        Finding::new(
+            Signal::TtlMatch,
+            Clue::TtlSameElsewhere,
+            format!(
+                "RST arrived with {}, {}'s usual TTL (in {} of its {} packets sampled); this flow's other packets had TTL {in_flow}, which the host seldom uses: crafted packets (a raw socket, as scanners send), which its kernel's RST answered",
+                describe(rst_ttl),
+                ctx.sender_ip(),
+                seen_with(rst_ttl),
+                host.packets
+            ),
+        )
+    })
 }
 
 /// The sentence's name for the baseline.

@@ -134,6 +134,46 @@ fn llc(data: &[u8]) -> Result<Layer<'_>, Skip> {
     Ok(Layer::EtherType(ether_type, after(data, 8)?))
 }
 
+/// An IEEE 802.11 data frame (as Aruba's GRE tunnels carry them): its MAC header, then LLC.
+/// QoS data frames carry two more bytes, four-address frames six, an HT control field four; an
+/// A-MSDU's first subframe is read. Encrypted frames and frames without data are not TCP here.
+pub(super) fn ieee80211_data(bytes: &[u8]) -> Layer<'_> {
+    next_or_truncated(wlan_payload(bytes))
+}
+
+fn wlan_payload(bytes: &[u8]) -> Result<Layer<'_>, Skip> {
+    let (fc0, fc1) = match bytes.get(0..2) {
+        Some(&[fc0, fc1]) => (fc0, fc1),
+        _ => return Err(Skip::Truncated),
+    };
+    const DATA: u8 = 0x08;
+    let is_data = fc0 & 0x0c == DATA;
+    let carries_data = fc0 & 0x40 == 0;
+    let protected = fc1 & 0x40 != 0;
+    if !is_data || !carries_data || protected {
+        return Err(Skip::NotTcp);
+    }
+    let qos = fc0 & 0x80 != 0;
+    let four_addresses = fc1 & 0x03 == 0x03;
+    let ht_control = qos && fc1 & 0x80 != 0;
+    let mut len = 24;
+    if four_addresses {
+        len += 6;
+    }
+    let amsdu = qos && bytes.get(len).ok_or(Skip::Truncated)? & 0x80 != 0;
+    if qos {
+        len += 2;
+    }
+    if ht_control {
+        len += 4;
+    }
+    // An A-MSDU subframe: destination, source and length before its LLC header.
+    if amsdu {
+        len += 14;
+    }
+    llc(after(bytes, len)?)
+}
+
 /// A PPP frame as DLT_PPP stores it: optional address/control bytes, then the protocol.
 fn ppp_frame(data: &[u8]) -> Result<Layer<'_>, Skip> {
     let data = if data.starts_with(&[0xff, 0x03]) {

@@ -152,6 +152,36 @@ fn gre_with_key_and_sequence() {
     assert_is_the_segment(decode(LinkType::Raw, &packet, Captured::Whole));
 }
 
+/// Aruba's GRE protocol 0x8200 carries an 802.11 QoS data frame (26-byte MAC header), then
+/// LLC/SNAP; an A-MSDU puts a 14-byte subframe header before the LLC; encrypted frames are
+/// not TCP to a capture.
+#[test]
+fn aruba_gre_carries_802_11_frames() {
+    let wlan = |fc: [u8; 2], qos0: u8, amsdu: bool| {
+        let mut gre = vec![0x00, 0x00, 0x82, 0x00];
+        gre.extend_from_slice(&fc);
+        gre.extend_from_slice(&[0; 22]);
+        gre.extend_from_slice(&[qos0, 0]);
+        if amsdu {
+            gre.extend_from_slice(&[0; 14]);
+        }
+        gre.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        gre.extend_from_slice(&ipv4_segment());
+        let mut packet = Vec::new();
+        PacketBuilder::ipv4([203, 0, 113, 1], [203, 0, 113, 2], 64)
+            .write(&mut packet, etherparse::IpNumber::GRE, &gre)
+            .unwrap();
+        decode(LinkType::Raw, &packet, Captured::Whole)
+    };
+    assert_is_the_segment(wlan([0x88, 0x01], 0, false));
+    assert_is_the_segment(wlan([0x88, 0x01], 0x80, true));
+    assert_eq!(
+        wlan([0x88, 0x41], 0, false),
+        Decoded::Skipped(Skip::NotTcp),
+        "protected"
+    );
+}
+
 #[test]
 fn ipv6_hop_limit_and_no_ip_id() {
     let builder = PacketBuilder::ipv6(

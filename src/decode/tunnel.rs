@@ -1,4 +1,5 @@
-//! Tunnels that carry TCP inside another packet: GRE (including PPTP's enhanced GRE), and UDP
+//! Tunnels that carry TCP inside another packet: GRE (including PPTP's enhanced GRE and Aruba's
+//! tunnelled 802.11 frames), and UDP
 //! tunnels recognised by their well-known ports: VXLAN, Geneve, GRE-in-UDP, GTP-U, Teredo and
 //! AYIYA. Cloud traffic mirroring arrives as VXLAN, so these are not exotic.
 
@@ -23,6 +24,11 @@ pub(super) fn gre(bytes: &[u8]) -> Layer<'_> {
     };
     if protocol == 0x880b {
         return pptp_ppp(rest);
+    }
+    // Aruba controllers tunnel their access points' 802.11 frames in GRE, protocol types
+    // 0x8200 to 0x8370 in steps of 16 (Wireshark's packet-gre.h, GRE_ARUBA_8200...).
+    if (0x8200..=0x8370).contains(&protocol) && protocol % 0x10 == 0 {
+        return super::link::ieee80211_data(rest);
     }
     Layer::EtherType(protocol, rest)
 }
