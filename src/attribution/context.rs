@@ -114,11 +114,22 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The trigger, when the RST provably answers it: the trigger took sequence space that
-    /// the RST acknowledges (or, for a RST without ACK, the RST's sequence number is the
-    /// trigger's acknowledgment), and it was not a retransmission of something older.
+    /// The trigger, when the RST provably answers it: it came right after the trigger, the
+    /// trigger took sequence space that the RST acknowledges (or, for a RST without ACK, the
+    /// RST's sequence number is the trigger's acknowledgment), and it was not a retransmission
+    /// of something older.
     pub fn answered_trigger(&self) -> Option<&SegmentNote> {
         let trigger = self.reset.trigger.as_ref()?;
+        // The RST follows the trigger directly: a sender that spoke after it (a host resetting
+        // every segment of a connection it aborted) answers something earlier, maybe in flight.
+        if self
+            .reset
+            .previous
+            .as_ref()
+            .is_none_or(|p| p.at != trigger.at)
+        {
+            return None;
+        }
         let rst = &self.reset.segment;
         let used = trigger.len + u32::from(trigger.flags.syn()) + u32::from(trigger.flags.fin());
         if used == 0 || self.is_retransmitted(trigger) {

@@ -327,7 +327,8 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
     let text = text::Text::new(&ctx, &evidence, posterior);
     Attribution {
         verdict,
-        confidence: (confidence.clamp(0.0, 0.99) * 100.0).round() / 100.0,
+        // Truncated, not rounded: a confidence is never shown higher than it is.
+        confidence: (confidence.clamp(0.0, 0.99) * 100.0).floor() / 100.0,
         scenario,
         explanation: text.explanation(verdict, scenario),
         advice: text.advice(scenario),

@@ -34,8 +34,76 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
             ),
         ))
     } else {
-        None
+        later_own_reset(ctx)
     }
+}
+
+/// A later RST from the same address with the sender's own TTL, where this one carries
+/// another: the real host was still there to reset the connection itself, so this RST was not
+/// its (a forged RST racing the real close; Weaver et al.'s RST_ACK_CHANGE). The other order, a
+/// host's own RST and then others with a strange TTL, is a device answering after the
+/// connection ended, and does not count here.
+fn later_own_reset(ctx: &Context<'_>) -> Option<Finding> {
+    let rst = &ctx.reset.segment;
+    let own = ctx.sender_side.ttl.usual()?;
+    if ctx.sender_side.ttl.spread() > 1 || rst.ttl.abs_diff(own) <= 1 {
+        return None;
+    }
+    let position = ctx
+        .flow
+        .resets
+        .iter()
+        .position(|other| std::ptr::eq(other, ctx.reset))?;
+    let genuine = ctx.flow.resets[position + 1..]
+        .iter()
+        .find(|other| other.segment.src == rst.src && other.segment.ttl == own)?;
+    Some(Finding::new(
+        Signal::TrafficAfterReset,
+        Clue::TrafficAfterReset,
+        format!(
+            "the {who} reset the connection itself later (frame {}, with its own TTL {own}; this RST has TTL {}): the real {who} was still there after this one",
+            genuine.segment.at.frame,
+            rst.ttl,
+            who = ctx.sender_name()
+        ),
+    ))
+}
+
+/// RSTs back to back from one address with different sequence numbers and nothing from the
+/// other side between them: a volley covering the receive window, which only an injector sends
+/// (Weaver et al.'s RST_SEQ_CHANGE). A host without a socket answers each arriving segment once.
+fn volley(ctx: &Context<'_>) -> Option<Finding> {
+    let rst = &ctx.reset.segment;
+    let notes = ctx
+        .reset
+        .packets_before
+        .iter()
+        .rev()
+        .take(1)
+        .chain(ctx.reset.packets_after.iter().take(1));
+    let neighbours: Vec<_> = notes
+        .filter(|n| n.src == rst.src && n.flags.rst() && n.seq != rst.seq)
+        .filter(|n| n.at.ts.since(rst.at.ts).0.unsigned_abs() <= 10_000_000)
+        .collect();
+    let next_to = neighbours.first()?;
+    // A host without a socket answers each segment with that segment's ack, which never lies
+    // beyond what the host sent; an injector's volley steps past it to cover the window.
+    let sent = ctx.reset.sender_next_seq?;
+    if [rst.seq, next_to.seq]
+        .iter()
+        .all(|seq| seq.distance(sent) <= 0)
+    {
+        return None;
+    }
+    Some(Finding::new(
+        Signal::ResetBurst,
+        Clue::ResetVolley,
+        format!(
+            "RSTs back to back from the same address (this and frame {}), {} bytes apart in sequence, with nothing from the other side between them: a volley covering the receive window, as injectors send",
+            next_to.at.frame,
+            next_to.seq.distance(rst.seq).unsigned_abs()
+        ),
+    ))
 }
 
 /// Several resets from one address within a second that differ in sequence number or TTL:
@@ -43,6 +111,9 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
 /// RST_SEQ_CHANGE). A host without a socket also answers several segments, so this only
 /// corroborates.
 pub(super) fn burst(ctx: &Context<'_>) -> Option<Finding> {
+    if let Some(finding) = volley(ctx) {
+        return Some(finding);
+    }
     let rst = &ctx.reset.segment;
     let close_by = |other: &&Reset| {
         other.segment.src == rst.src
@@ -86,7 +157,11 @@ pub(super) fn sequence(ctx: &Context<'_>) -> Option<Finding> {
     } else {
         Finding::new(
             Signal::SeqOff,
-            Clue::SeqOff,
+            if off > 0 {
+                Clue::SeqBeyond
+            } else {
+                Clue::SeqOff
+            },
             format!(
                 "RST seq {seq} is {} bytes {} the {who}'s next sequence number {expected}",
                 off.unsigned_abs(),

@@ -3,7 +3,7 @@
 
 use super::context::Context;
 use super::model::Clue;
-use super::ttl::initial_ttl;
+use super::ttl::{hops, initial_ttl, is_untouched};
 use super::{Finding, Signal};
 use crate::time::Span;
 
@@ -25,7 +25,17 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
         trigger.at.frame,
         ctx.sender_name()
     );
-    if latency.0.saturating_mul(2) < round_trip.0 {
+    if latency.0.saturating_mul(2) < round_trip.0 && is_other_stack_at_sender_distance(ctx) {
+        // Another machine at the sender's hop count (a standby, or a transparent device on its
+        // last link): timing only says where along that link, which both would be.
+        Some(Finding::neutral(
+            Signal::TooFast,
+            format!(
+                "{said}: sooner than the {}, as a machine on its last link would be, whether a standby or a device",
+                ctx.sender_name()
+            ),
+        ))
+    } else if latency.0.saturating_mul(2) < round_trip.0 {
         Some(Finding::new(
             Signal::TooFast,
             Clue::TooFast,
@@ -51,13 +61,26 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
 }
 
 /// True when the RST arrived one or two hops nearer than the claimed sender's packets, with
-/// the same initial TTL.
+/// the same initial TTL, or both were sent on the capture link.
 fn is_just_before_sender(ctx: &Context<'_>) -> bool {
     let rst = ctx.reset.segment.ttl;
     ctx.baseline()
         .and_then(|baseline| baseline.ttl.usual())
         .is_some_and(|usual| {
-            initial_ttl(usual) == initial_ttl(rst)
-                && (1..=2).contains(&(i32::from(rst) - i32::from(usual)))
+            // Both untouched: whoever sent the RST is on the sender's own link; another stack
+            // as many routers away: at the sender's place.
+            (is_untouched(usual) && is_untouched(rst))
+                || (initial_ttl(usual) != initial_ttl(rst) && hops(usual) == hops(rst))
+                || initial_ttl(usual) == initial_ttl(rst)
+                    && (1..=2).contains(&(i32::from(rst) - i32::from(usual)))
         })
+}
+
+/// True when the RST has another initial TTL than the claimed sender's packets in this flow but
+/// crossed as many routers.
+fn is_other_stack_at_sender_distance(ctx: &Context<'_>) -> bool {
+    let rst = ctx.reset.segment.ttl;
+    ctx.sender_side.ttl.usual().is_some_and(|usual| {
+        initial_ttl(usual) != initial_ttl(rst) && hops(usual) == hops(rst) && hops(rst) > 0
+    })
 }

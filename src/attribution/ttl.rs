@@ -30,8 +30,15 @@ pub fn hops(ttl: u8) -> u8 {
 /// and a router would have dropped them.
 const LINK_ONLY_TTL: u8 = 2;
 
+/// True when an application setting its own TTL on a link explains both values: eBGP sends at
+/// 1 (no kernel uses that default), GTSM at 255 (RFC 5082) from a host whose kernel resets at
+/// 32, 64 or 128. A kernel at 64 does not reset at 255: that is another stack.
+fn explains_app_ttl(usual: u8, rst_ttl: u8) -> bool {
+    usual <= LINK_ONLY_TTL || (usual == 255 && rst_ttl < 255)
+}
+
 /// True when a packet with this TTL crossed no router.
-fn is_untouched(ttl: u8) -> bool {
+pub(super) fn is_untouched(ttl: u8) -> bool {
     hops(ttl) == 0 || ttl <= LINK_ONLY_TTL
 }
 
@@ -142,6 +149,32 @@ fn crafted_in_flow(ctx: &Context<'_>, baseline: &Baseline<'_>, in_flow: u8) -> O
     })
 }
 
+/// The RST's TTL differs from the sender's in this flow but is one the address's packets
+/// carry in other flows (RSTs never enter baselines): another machine answering for the same
+/// address, a standby after a failover or another backend, not a device forging in its name.
+fn shared_address(ctx: &Context<'_>, rst_ttl: u8, told: &str) -> Option<Finding> {
+    let host = ctx.hosts.host(ctx.sender_ip())?;
+    let in_flow = ctx.sender_side.ttl.values();
+    let elsewhere = host
+        .ttl
+        .values()
+        .iter()
+        .find(|v| v.0 == rst_ttl)
+        .map_or(0, |v| v.1);
+    let here = in_flow.iter().find(|v| v.0 == rst_ttl).map_or(0, |v| v.1);
+    (elsewhere >= here + 2).then(|| {
+        Finding::new(
+            Signal::TtlMatch,
+            Clue::TtlSharedAddress,
+            format!(
+                "{told}, but {}'s packets in other flows carry TTL {rst_ttl} too ({} of them): another machine answers for this address (a standby that took it over, or another backend)",
+                ctx.sender_ip(),
+                elsewhere - here
+            ),
+        )
+    })
+}
+
 /// The sentence's name for the baseline.
 fn baseline_words(ctx: &Context<'_>, baseline: &Baseline<'_>) -> String {
     match (baseline.in_flow, baseline.packets) {
@@ -192,13 +225,37 @@ fn compare(ctx: &Context<'_>, baseline: &Baseline<'_>, usual: u8, what: &str) ->
             ),
         );
     }
+    // TTL 1 or 2 is an application's own (eBGP), whatever bucket it falls in: the kernel's
+    // untouched RST beside it is the same host's, not one "31 hops nearer".
+    if usual <= LINK_ONLY_TTL && is_untouched(rst_ttl) && rst_ttl != usual {
+        return Finding::new(
+            Signal::TtlMismatch,
+            Clue::TtlOtherStackSameLink,
+            format!(
+                "{told}: both were sent on the capture link; an application that sets its own TTL (BGP at 1) beside a kernel that resets at its default looks like this"
+            ),
+        );
+    }
     if initial_ttl(rst_ttl) != initial_ttl(usual) {
-        if is_untouched(rst_ttl) && is_untouched(usual) {
+        if in_flow && let Some(finding) = shared_address(ctx, rst_ttl, &told) {
+            return finding;
+        }
+        if is_untouched(rst_ttl) && is_untouched(usual) && explains_app_ttl(usual, rst_ttl) {
             return Finding::new(
                 Signal::TtlMismatch,
                 Clue::TtlOtherStackSameLink,
                 format!(
                     "{told}: both untouched, so both were sent on the capture link; an application that sets its own TTL (BGP, GTSM) beside a kernel that resets at its default looks like this"
+                ),
+            );
+        }
+        if hops(rst_ttl) == hops(usual) && in_flow {
+            return Finding::new(
+                Signal::TtlMismatch,
+                Clue::TtlOtherStackSameDistance,
+                format!(
+                    "{told}: another initial TTL, but as many routers crossed: another machine at the {}'s place (a standby that took the address over, another backend, or a transparent device in front of it)",
+                    ctx.sender_name()
                 ),
             );
         }
@@ -216,6 +273,12 @@ fn compare(ctx: &Context<'_>, baseline: &Baseline<'_>, usual: u8, what: &str) ->
     }
     let delta = i32::from(rst_ttl) - i32::from(usual);
     let spread = baseline.ttl.spread();
+    if in_flow
+        && delta.unsigned_abs() > u32::from(spread.min(1))
+        && let Some(finding) = shared_address(ctx, rst_ttl, &told)
+    {
+        return finding;
+    }
     if delta.unsigned_abs() <= u32::from(spread.min(1)) {
         if is_untouched(usual) && is_untouched(rst_ttl) {
             return Finding::new(
