@@ -87,6 +87,10 @@ impl<'a> Context<'a> {
         if self.hosts.knows_own_addresses() {
             return self.hosts.is_own_address(self.receiver_ip());
         }
+        // A capture that spans links (on a router, `any`) has no one capture link.
+        if self.hosts.spans_links() {
+            return false;
+        }
         let ttl = match self.receiver_side.ordinary_packets {
             0 => self.hosts.ttl(self.receiver_ip()),
             _ => Some(&self.receiver_side.ttl),

@@ -73,6 +73,8 @@ pub struct HostFacts {
     pub round_trip: Option<Span>,
     /// Ordinary (non-RST) segments sampled from the host.
     pub packets: u32,
+    /// The TTLs of the RSTs carrying the host's address (for a host that sent nothing else).
+    pub reset_ttl: TtlSummary,
 }
 
 /// What the capture shows about every host.
@@ -82,6 +84,10 @@ pub struct HostBaselines {
     neighbours: HashMap<IpAddr, Mac, foldhash::fast::RandomState>,
     /// The capturing host's own addresses, when known (live capture: the interface's).
     own: Vec<IpAddr>,
+    /// True once the capture showed it spans links: a packet seen both before and after a
+    /// router, or records naming their interface (`any`). An untouched TTL then says only that
+    /// a packet was sent on one of the links.
+    spans_links: bool,
 }
 
 impl HostBaselines {
@@ -100,14 +106,16 @@ impl HostBaselines {
         Some(self.hosts.entry(ip).or_default())
     }
 
-    /// Notes one segment of a host (RST segments are what gets judged, so they are left out).
+    /// Notes one segment of a host. RST segments are what gets judged, so they are kept apart
+    /// from the baselines (only their TTLs, for a host that sent nothing else).
     pub fn observe(&mut self, segment: &Segment) {
-        if segment.flags.rst() {
-            return;
-        }
         let Some(facts) = self.facts_mut(segment.src.ip()) else {
             return;
         };
+        if segment.flags.rst() {
+            facts.reset_ttl.note(segment.ip.ttl);
+            return;
+        }
         facts.ttl.note(segment.ip.ttl);
         facts.link.note(segment.link_src);
         let ports = u32::from(segment.src.port()) << 16 | u32::from(segment.dst.port());
@@ -155,6 +163,16 @@ impl HostBaselines {
     /// The last IP ID sampled from a host so far (for the reset about to be recorded).
     pub fn last_ip_id(&self, ip: IpAddr) -> Option<u16> {
         self.host(ip)?.ip_id.last
+    }
+
+    /// Notes that the capture spans links (see `spans_links`).
+    pub fn saw_several_links(&mut self) {
+        self.spans_links = true;
+    }
+
+    /// True when the capture spans more than one link.
+    pub fn spans_links(&self) -> bool {
+        self.spans_links
     }
 
     /// True when `ip` is one of the capturing host's own addresses (live capture).

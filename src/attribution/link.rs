@@ -75,3 +75,45 @@ fn routed(ctx: &Context<'_>, mac: Mac, seen: LinkSummary) -> Option<Finding> {
         )
     })
 }
+
+/// A RST the capturing box made: the sender's packets passed through it (the capture holds
+/// each twice, before and after it), this RST was seen once, and with another TTL or link
+/// address than the sender's packets as they came in.
+pub(super) fn forwarding(ctx: &Context<'_>) -> Option<Finding> {
+    let side = usize::from(ctx.sender == crate::flow::Side::Server);
+    let passed = ctx.flow.forwarded()[side];
+    if passed < 2 || ctx.reset.forwarded {
+        return None;
+    }
+    let rst = &ctx.reset.segment;
+    let ttl_differs = ctx
+        .sender_side
+        .ttl
+        .usual()
+        .is_some_and(|usual| usual != rst.ttl);
+    let seen = ctx
+        .hosts
+        .host(ctx.sender_ip())
+        .map(|host| host.link)
+        .unwrap_or_default();
+    let link_differs = ctx
+        .reset
+        .link_src
+        .zip(seen.only())
+        .is_some_and(|(mac, own)| mac != own);
+    (ttl_differs || link_differs).then(|| {
+        Finding::new(
+            Signal::NotForwarded,
+            Clue::NotForwarded,
+            format!(
+                "the {who}'s packets passed through the capturing box ({passed} of them seen twice, before and after it), but this RST was seen once, with {}: the box made it",
+                if ttl_differs {
+                    "another TTL than the sender's packets had as they came in"
+                } else {
+                    "another link address than the sender's packets"
+                },
+                who = ctx.sender_name()
+            ),
+        )
+    })
+}

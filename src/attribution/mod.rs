@@ -153,6 +153,7 @@ pub enum Signal {
     ResetBurst,
     SeqExact,
     SeqOff,
+    NotForwarded,
     DeviceSignature,
     ResetText,
     MptcpReset,
@@ -184,6 +185,7 @@ impl fmt::Display for Signal {
             Signal::ResetBurst => "reset_burst",
             Signal::SeqExact => "seq_exact",
             Signal::SeqOff => "seq_off",
+            Signal::NotForwarded => "not_forwarded",
             Signal::DeviceSignature => "device_signature",
             Signal::ResetText => "reset_text",
             Signal::MptcpReset => "mptcp_reset",
@@ -294,6 +296,7 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
     let findings = [
         Some(ttl::clue(&ctx)),
         link::clue(&ctx),
+        link::forwarding(&ctx),
         timing::clue(&ctx),
         ip_id::clue(&ctx),
         ip_id::dont_fragment(&ctx),

@@ -31,6 +31,8 @@ pub enum Group {
     Seq,
     /// Bytes a device or stack writes to name itself (payload text, options, window codes).
     Signature,
+    /// Whether the RST passed through the capturing box, as the sender's packets did.
+    Forwarding,
 }
 
 /// One kind of observation about a reset, with a fixed weight.
@@ -67,6 +69,9 @@ pub enum Clue {
     /// Another initial TTL, but both untouched on the capture link: an application that sets
     /// its own TTL (BGP at 1 or 255), the kernel's reset at its default.
     TtlOtherStackSameLink,
+    /// Nearer than the same address's other RSTs, where it sent nothing else: a device in front
+    /// of the host, which sent the farther ones.
+    TtlNearerThanOtherResets,
     /// An untouched RST from an address on the capturing host's own network, no baseline.
     TtlOnLinkNoBaseline,
     /// An untouched RST from an address on another network than the capturing host.
@@ -105,6 +110,9 @@ pub enum Clue {
     SeqOff,
     /// RST seq lies beyond everything the sender sent.
     SeqBeyond,
+    /// The sender's packets passed through the capturing box (each seen twice), this RST did
+    /// not, and it carries another TTL or link address than theirs: the box made it.
+    NotForwarded,
     /// A reset-cause text a load balancer writes (F5 BIG-IP).
     DeviceText,
     /// An MPTCP endpoint's MP_TCPRST option (RFC 8684 §3.6).
@@ -132,6 +140,7 @@ impl Clue {
             Clue::TtlOtherStackSameDistance => "ttl_other_stack_same_distance",
             Clue::TtlSharedAddress => "ttl_shared_address",
             Clue::TtlOnLinkNoBaseline => "ttl_on_link_no_baseline",
+            Clue::TtlNearerThanOtherResets => "ttl_nearer_than_other_resets",
             Clue::TtlOffLinkUntouched => "ttl_off_link_untouched",
             Clue::OwnAddress => "own_address",
             Clue::LinkSame => "link_same",
@@ -150,6 +159,7 @@ impl Clue {
             Clue::SeqExact => "seq_exact",
             Clue::SeqOff => "seq_off",
             Clue::SeqBeyond => "seq_beyond",
+            Clue::NotForwarded => "not_forwarded",
             Clue::DeviceText => "device_text",
             Clue::MptcpReset => "mptcp_reset",
         }
@@ -281,6 +291,14 @@ pub const ROWS: &[Row] = &[
                  standby that took the address over, or another backend",
     },
     Row {
+        clue: Clue::TtlNearerThanOtherResets,
+        group: Group::Ttl,
+        ratio: 30.0,
+        source: "a host's resets come from one stack at one distance; RSTs from one address at \
+                 two distances come from two senders, and a device on the path sits nearer than \
+                 the host (the lab generator's routed firewalls rejecting one port); measured on the tuning seeds: 13 path, 0 peer",
+    },
+    Row {
         clue: Clue::TtlOnLinkNoBaseline,
         group: Group::Ttl,
         ratio: 0.12,
@@ -313,8 +331,10 @@ pub const ROWS: &[Row] = &[
     Row {
         clue: Clue::LinkOther,
         group: Group::Link,
-        ratio: 15.0,
-        source: "an on-link host sends every frame from its own MAC",
+        ratio: 6.0,
+        source: "an on-link host sends every frame from its own MAC; a standby that takes over \
+                 its address has another, so this is weaker than it looks (the lab generator's \
+                 failovers)",
     },
     Row {
         clue: Clue::LinkOtherRouted,
@@ -422,6 +442,16 @@ pub const ROWS: &[Row] = &[
         source: "no stack resets beyond what it sent (RFC 9293 §3.10.7), unless the capture \
                  missed its last segments; an injector covering the window steps past it; measured \
                  on the lab generator's tuning seeds 1-199: 34 path, 0 peer",
+    },
+    Row {
+        clue: Clue::NotForwarded,
+        group: Group::Forwarding,
+        ratio: 30.0,
+        source: "a box capturing on its own interfaces sees every packet it forwards twice, one \
+                 TTL apart; a RST it forwards is no exception, and one it drops keeps the \
+                 sender's TTL and link address, so a RST seen once, leaving, with another TTL or \
+                 link address, was made by the box (the lab generator's firewalls captured with \
+                 `tcpdump -i any`)",
     },
     Row {
         clue: Clue::DeviceText,

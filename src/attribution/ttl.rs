@@ -280,7 +280,7 @@ fn compare(ctx: &Context<'_>, baseline: &Baseline<'_>, usual: u8, what: &str) ->
         return finding;
     }
     if delta.unsigned_abs() <= u32::from(spread.min(1)) {
-        if is_untouched(usual) && is_untouched(rst_ttl) {
+        if is_untouched(usual) && is_untouched(rst_ttl) && !ctx.hosts.spans_links() {
             return Finding::new(
                 Signal::CaptureHost,
                 Clue::TtlUntouchedSame,
@@ -335,6 +335,9 @@ fn pick(in_flow: bool, here: Clue, elsewhere: Clue) -> Clue {
 /// No packet of the sender to compare with: an untouched RST still tells where it was sent.
 fn without_baseline(ctx: &Context<'_>, rst_ttl: u8) -> Finding {
     let (sender, receiver) = (ctx.sender_ip(), ctx.receiver_ip());
+    if let Some(finding) = nearer_than_other_resets(ctx, rst_ttl) {
+        return finding;
+    }
     if is_untouched(rst_ttl) && ctx.receiver_is_capture_host() {
         let on = match network_relation(sender, receiver) {
             Relation::Same => {
@@ -360,6 +363,31 @@ fn without_baseline(ctx: &Context<'_>, rst_ttl: u8) -> Finding {
         );
     }
     no_baseline(ctx, rst_ttl)
+}
+
+/// A host that sent nothing but RSTs, from two distances: the nearer ones came from a device
+/// in front of it (distances estimated from each RST's own initial TTL).
+fn nearer_than_other_resets(ctx: &Context<'_>, rst_ttl: u8) -> Option<Finding> {
+    let resets = &ctx.hosts.host(ctx.sender_ip())?.reset_ttl;
+    let farthest = resets
+        .values()
+        .iter()
+        .map(|v| v.0)
+        .max_by_key(|&ttl| hops(ttl))?;
+    let nearer_by = hops(farthest)
+        .checked_sub(hops(rst_ttl))
+        .filter(|&n| n > 0)?;
+    Some(Finding::new(
+        Signal::TtlMismatch,
+        Clue::TtlNearerThanOtherResets,
+        format!(
+            "RST arrived with {}; {} sent nothing but RSTs, and others of them came from {nearer_by} hop{} farther ({}): two senders, and a device in front of the host is the nearer one",
+            describe(rst_ttl),
+            ctx.sender_ip(),
+            if nearer_by == 1 { "" } else { "s" },
+            describe(farthest)
+        ),
+    ))
 }
 
 fn no_baseline(ctx: &Context<'_>, rst_ttl: u8) -> Finding {

@@ -24,9 +24,19 @@ pub struct InterfaceCopies {
     filled: [usize; 2],
     /// Copies left out so far.
     pub dropped: u64,
+    /// Of those, copies of the client's and of the server's packets: the packets of that side
+    /// passed through the capturing box (a router capturing on its interfaces).
+    pub forwarded: [u32; 2],
 }
 
 impl InterfaceCopies {
+    /// Counts a copy left out, of a packet the client sent when `from_client`.
+    pub fn note_copy(&mut self, from_client: bool) {
+        self.dropped += 1;
+        let side = usize::from(!from_client);
+        self.forwarded[side] = self.forwarded[side].saturating_add(1);
+    }
+
     /// True when the segment, sent by the client when `from_client`, should be kept; false
     /// for a copy of a recent packet seen on another interface.
     pub fn admit(&mut self, from_client: bool, interface: u32, segment: &Segment) -> bool {
@@ -37,7 +47,7 @@ impl InterfaceCopies {
             .iter()
             .any(|&(seen, on)| seen == print && on != interface)
         {
-            self.dropped += 1;
+            self.note_copy(from_client);
             return false;
         }
         let slot = self.next[direction];

@@ -251,16 +251,40 @@ impl Flow {
     /// copies are not observed.
     fn admit(&mut self, segment: &Segment, at: FrameRef) -> bool {
         let from_client = self.ends.is_client(segment.src);
-        let Some(interface) = segment.interface else {
-            if self.recent.holds_forwarded_copy(segment, at, from_client) {
-                self.copies.get_or_insert_with(Box::default).dropped += 1;
-                return false;
+        let admitted = match segment.interface {
+            None if self.recent.holds_forwarded_copy(segment, at, from_client) => {
+                self.copies
+                    .get_or_insert_with(Box::default)
+                    .note_copy(from_client);
+                false
             }
-            return true;
+            None => true,
+            Some(interface) => {
+                self.copies
+                    .get_or_insert_with(Box::default)
+                    .admit(from_client, interface, segment)
+            }
         };
+        if !admitted && segment.flags.rst() {
+            // The RST passed through the capturing box: it was forwarded, not made there.
+            if let Some(reset) = self
+                .resets
+                .iter_mut()
+                .rev()
+                .find(|r| r.segment.src == segment.src && r.segment.seq == segment.seq)
+            {
+                reset.forwarded = true;
+            }
+        }
+        admitted
+    }
+
+    /// How many packets of each side (client, server) were seen twice, forwarded through the
+    /// capturing box.
+    pub fn forwarded(&self) -> [u32; 2] {
         self.copies
-            .get_or_insert_with(Box::default)
-            .admit(from_client, interface, segment)
+            .as_ref()
+            .map_or([0, 0], |copies| copies.forwarded)
     }
 
     /// Packets left out as copies seen on another interface.

@@ -61,6 +61,9 @@ pub struct Reset {
     /// (filled in by the pipeline, which sees every flow; a host with one counter for all its
     /// packets continues it in its resets).
     pub host_ip_id_before: Option<u16>,
+    /// True when the capture also held this RST one router later (or on another interface):
+    /// it passed through the capturing box.
+    pub forwarded: bool,
     /// The flow's previous segment (either direction), if any.
     pub previous: Option<SegmentNote>,
     /// The last segment from the other side before the RST: what the RST answered, if it
@@ -134,6 +137,7 @@ impl Reset {
             payload: rst.rst_payload.clone(),
             options: rst.options,
             host_ip_id_before: None,
+            forwarded: false,
             previous: recent.last().cloned(),
             trigger,
             silence_before_trigger,

@@ -150,7 +150,11 @@ impl Stages<'_> {
     /// Returns false when the segment was a copy seen on another interface, left out.
     pub(crate) fn observe(&mut self, segment: &Segment, at: FrameRef) -> bool {
         let observed = self.table.observe(segment, at, &mut self.done);
+        if segment.interface.is_some() {
+            self.hosts.saw_several_links();
+        }
         let Observed::Kept { sender_packets } = observed else {
+            self.hosts.saw_several_links();
             self.finish();
             return false;
         };
@@ -159,6 +163,7 @@ impl Stages<'_> {
             if let Some(reset) = self.table.latest_reset_mut(segment, at) {
                 reset.host_ip_id_before = before;
             }
+            self.hosts.observe(segment);
             self.sink.reset_seen(segment, at);
         } else if sender_packets <= HOST_SAMPLES_PER_FLOW {
             // A host's usual TTL shows in the first segments of each of its flows; a bulk
