@@ -164,6 +164,15 @@ impl Source for FileSource {
 
 /// Why a file ended early, in one line.
 fn cut_off(path: &str, frames_read: u64, reason: &str) -> String {
+    // libpcap reads a pcapng file only while every interface has the first one's link type
+    // and snapshot length (pcap-ng.c, read_block for IDBs): the file is fine, the reader is not.
+    if reason.contains("different from the snapshot length")
+        || reason.contains("different from the type of the first interface")
+    {
+        return format!(
+            "{path}: libpcap stops after frame {frames_read}: {reason} (libpcap reads pcapng only while every interface has the first one's link type and snapshot length, which files merged from several captures often break); the frames before it were analysed; analyse the original captures one by one, or split this one per interface (`editcap` with a display filter on frame.interface_id)"
+        );
+    }
     format!(
         "{path}: the capture is cut off or corrupt after frame {frames_read} ({reason}); the frames before it were analysed"
     )
