@@ -142,7 +142,14 @@ impl<'a> Context<'a> {
         let end = trigger.seq.plus(used);
         let answers = match rst.ack {
             Some(ack) => !ack.is_before(end),
-            None => trigger.ack == Some(rst.seq),
+            // A bare RST echoes an ack; if earlier segments of the other side carried the
+            // same ack, it may answer one of those (still in flight to the sender).
+            None => {
+                trigger.ack == Some(rst.seq)
+                    && !self.reset.packets_before.iter().any(|seg| {
+                        seg.src == trigger.src && seg.at != trigger.at && seg.ack == trigger.ack
+                    })
+            }
         };
         answers.then_some(trigger)
     }

@@ -2,7 +2,7 @@
 //! habits: its counter in this flow, its one counter across flows (Windows), and DF.
 
 use super::context::Context;
-use super::model::Clue;
+use super::model::{Clue, Situation};
 use super::{Finding, Signal};
 
 /// How far ahead of the last ID a continuing counter may be.
@@ -53,10 +53,33 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
             ),
         ));
     }
+    // An address answered by two stacks (a SYN proxy in front of a server, a NAT) has two
+    // counters: a break says nothing.
+    let mut stacks: Vec<u8> = ctx
+        .sender_side
+        .ttl
+        .values()
+        .iter()
+        .map(|v| super::ttl::initial_ttl(v.0))
+        .collect();
+    stacks.sort_unstable();
+    stacks.dedup();
+    if stacks.len() > 1 {
+        return None;
+    }
     let last = flow_ids.last.filter(|_| flow_counts)?;
+    // Only after an earlier reset, after both FINs (TIME-WAIT, answered from Linux's control
+    // socket) or alone is the host without its socket; after its own FIN it still has it.
+    let before = &ctx.reset.before;
+    let no_socket = matches!(ctx.situation(), Situation::AfterReset | Situation::Alone)
+        || (before.client_fin && before.server_fin);
     Some(Finding::new(
         Signal::IpIdJump,
-        Clue::IpIdJump,
+        if no_socket {
+            Clue::IpIdJumpNoSocket
+        } else {
+            Clue::IpIdJump
+        },
         format!(
             "IP ID {id} does not continue the {}'s counter (last {last})",
             ctx.sender_name()

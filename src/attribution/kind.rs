@@ -63,9 +63,10 @@ pub(super) fn path_story(ctx: &Context<'_>, evidence: &[Evidence]) -> PathStory 
             story(Verdict::Firewall, Scenario::StateLoss, 0.9)
         }
         Situation::AnswersSynAck => story(Verdict::Firewall, Scenario::StateLoss, 0.7),
-        // In the sender's name right after the sender's own first request: a content device
-        // reacting to what passed it, resetting towards both ends.
-        Situation::MidStream if follows_own_first_request(ctx) => {
+        // In the sender's name right after the sender's own request: a content device
+        // reacting to what passed it, resetting towards both ends. (A stateful filter resets
+        // the sender of the segment it refuses, in the other side's name.)
+        Situation::MidStream if follows_own_request(ctx) => {
             story(Verdict::Middlebox, Scenario::InPathReject, 0.8)
         }
         Situation::MidStream => match ctx.reset.trigger.as_ref() {
@@ -115,16 +116,24 @@ fn starts_a_request(ctx: &Context<'_>, trigger: &SegmentNote) -> bool {
     sender_bytes <= u64::from(trigger.len)
 }
 
-/// True when the segment just before the RST came from the RST's claimed sender, carried its
-/// first payload, and the RST followed within a few milliseconds: nothing but a device that saw
-/// that request go by resets in the requester's own name at once.
-fn follows_own_first_request(ctx: &Context<'_>) -> bool {
-    ctx.reset.packets_before.last().is_some_and(|previous| {
-        previous.src == ctx.reset.segment.src
-            && previous.len > 0
-            && is_first_payload(ctx, previous)
-            && ctx.reset.segment.at.ts.since(previous.at.ts).0 <= 5_000_000
-    })
+/// True when the segment just before the RST (or the one before that, with only the other
+/// side's acknowledgment between) came from the RST's claimed sender with payload, and the RST
+/// followed within a few milliseconds: a device that saw that request go by resets in the
+/// requester's own name at once.
+fn follows_own_request(ctx: &Context<'_>) -> bool {
+    let rst = &ctx.reset.segment;
+    let before = &ctx.reset.packets_before;
+    let own_request = |seg: &SegmentNote| {
+        seg.src == rst.src
+            && seg.len > 0
+            && rst.at.ts.since(seg.at.ts).0 <= 5_000_000
+            && starts_a_request(ctx, seg)
+    };
+    match before.as_slice() {
+        [.., request, ack] if ack.src != rst.src && ack.len == 0 => own_request(request),
+        [.., last] => own_request(last),
+        [] => false,
+    }
 }
 
 /// True when the trigger carries the first payload its sender sent on the connection.

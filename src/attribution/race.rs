@@ -159,8 +159,10 @@ pub(super) fn sequence(ctx: &Context<'_>) -> Option<Finding> {
             Signal::SeqOff,
             if off > 0 {
                 Clue::SeqBeyond
-            } else {
+            } else if echoes_an_ack(ctx) {
                 Clue::SeqOff
+            } else {
+                Clue::SeqUnexplained
             },
             format!(
                 "RST seq {seq} is {} bytes {} the {who}'s next sequence number {expected}",
@@ -169,4 +171,15 @@ pub(super) fn sequence(ctx: &Context<'_>) -> Option<Finding> {
             ),
         )
     })
+}
+
+/// True when the RST's seq is the ack of a segment the other side sent before it (the recent
+/// ones the flow kept): what a stack without a socket answers with.
+fn echoes_an_ack(ctx: &Context<'_>) -> bool {
+    let rst = &ctx.reset.segment;
+    ctx.reset
+        .packets_before
+        .iter()
+        .chain(ctx.reset.trigger.iter())
+        .any(|seg| seg.src != rst.src && seg.ack == Some(rst.seq))
 }
