@@ -1040,3 +1040,30 @@ fn a_reset_the_capturing_router_made_is_told_from_the_ones_it_forwarded() {
     assert!(has(&a, Signal::NotForwarded), "{a:?}");
     assert!(a.reckoning.posterior > 0.8, "{a:?}");
 }
+
+#[test]
+fn a_reset_carrying_the_capturing_interfaces_address_is_the_hosts_own() {
+    // Live capture knows the interface's addresses: its own RST is its own, whatever TTL.
+    let mut table = FlowTable::new(FlowConfig::default());
+    let mut hosts = HostBaselines::with_own_addresses(vec![client_addr().ip()]);
+    let mut done = Vec::new();
+    for (i, (segment, at_us)) in with(exchange(), &[at(c(R | A, 201, 1501, 0), 60.0)])
+        .iter()
+        .enumerate()
+    {
+        hosts.observe(segment);
+        let at = FrameRef {
+            input: 0,
+            frame: i as u64 + 1,
+            ts: Timestamp(at_us * 1000),
+        };
+        table.observe(segment, at, &mut done);
+    }
+    table.finish_all(&mut |flow| done.push(flow));
+    let a = &attribute(&done[0], &hosts)[0];
+    assert!(has(a, Signal::OwnAddress), "{a:?}");
+    assert_eq!(
+        (a.verdict, a.scenario),
+        (Verdict::Peer, Scenario::LocalAbort)
+    );
+}

@@ -18,6 +18,8 @@ pub(super) struct Text {
     distance: String,
     silence: Option<Span>,
     alone: bool,
+    /// A device that named itself in the RST (an F5 BIG-IP's reset cause), counted.
+    named_device: Option<String>,
     /// The counted evidence, strongest first, with the way it points.
     reasons: Vec<(PointsTo, String)>,
     /// What evidence was missing, for `unknown`.
@@ -60,6 +62,10 @@ impl Text {
             distance,
             silence: ctx.silence().filter(|_| ctx.is_idle()),
             alone: ctx.is_alone(),
+            named_device: evidence
+                .iter()
+                .find(|e| e.signal == Signal::DeviceSignature && e.counted)
+                .map(|e| e.detail.clone()),
             reasons: ranked
                 .iter()
                 .map(|e| (e.points_to, e.detail.clone()))
@@ -71,7 +77,12 @@ impl Text {
 
     /// The two strongest reasons for the verdict (for `unknown`, the strongest each way).
     fn evidence_sentence(&self, verdict: Verdict) -> String {
-        let toward = |way: PointsTo| self.reasons.iter().filter(move |r| r.0 == way);
+        let named = self.named_device.as_deref();
+        let toward = move |way: PointsTo| {
+            self.reasons
+                .iter()
+                .filter(move |r| r.0 == way && Some(r.1.as_str()) != named)
+        };
         let chosen: Vec<&str> = match verdict {
             Verdict::Peer => toward(PointsTo::Peer).take(2).collect::<Vec<_>>(),
             Verdict::Firewall | Verdict::Middlebox => toward(PointsTo::Path).take(2).collect(),
@@ -150,7 +161,21 @@ impl Text {
                 self.posterior * 100.0
             ),
         };
-        let mut text = headline + &self.evidence_sentence(verdict);
+        let mut text = match (&self.named_device, verdict) {
+            (Some(named), Verdict::Firewall | Verdict::Middlebox) => {
+                let mut named = named.clone();
+                if let Some(first) = named.get(..1) {
+                    named = first.to_uppercase() + named.get(1..).unwrap_or("");
+                }
+                // The device's own words say more than the generic sentence would (a BIG-IP
+                // passing on a server's reset says "from remote system").
+                format!(
+                    "{named}, in the {who}'s name; its reset-cause text tells why (the device's logs say more)."
+                )
+            }
+            _ => headline,
+        };
+        text.push_str(&self.evidence_sentence(verdict));
         let for_verdict = match verdict {
             Verdict::Peer => Some(PointsTo::Peer),
             Verdict::Firewall | Verdict::Middlebox => Some(PointsTo::Path),

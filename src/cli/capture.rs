@@ -137,7 +137,14 @@ struct Limits {
     deadline: Option<Instant>,
     packets: Option<u64>,
     resets: Option<u64>,
+    /// Set when a signal or the deadline asked to stop: the packets the kernel had already
+    /// captured are still read (until a read finds none, or `DRAIN_AT_MOST`), so a reset that
+    /// came just before Ctrl-C is in the report. The frames read by the last tick.
+    draining: Option<(Instant, u64)>,
 }
+
+/// How long a stopping capture goes on reading what the kernel had already captured.
+const DRAIN_AT_MOST: Duration = Duration::from_secs(1);
 
 /// The live capture's sink: announces resets, streams or collects flows, watches the limits.
 struct Watcher<'a> {
@@ -168,12 +175,31 @@ impl Watcher<'_> {
         }
     }
 
-    fn should_stop(&self, frames: u64) -> bool {
-        STOP_REQUESTS.load(Ordering::SeqCst) > 0
-            || self.error.is_some()
-            || self.limits.deadline.is_some_and(|d| Instant::now() >= d)
+    fn should_stop(&mut self, frames: u64) -> bool {
+        if self.error.is_some()
             || self.limits.packets.is_some_and(|n| frames >= n)
             || self.limits.resets.is_some_and(|n| self.resets_seen >= n)
+        {
+            return true;
+        }
+        let asked = STOP_REQUESTS.load(Ordering::SeqCst) > 0
+            || self.limits.deadline.is_some_and(|d| Instant::now() >= d);
+        if !asked {
+            return false;
+        }
+        // Drain: stop once a tick finds no new frame (the read came back empty), or after a
+        // second of a busy link.
+        match self.limits.draining {
+            None => {
+                self.limits.draining = Some((Instant::now(), frames));
+                false
+            }
+            Some((since, last)) => {
+                let done = frames == last || since.elapsed() >= DRAIN_AT_MOST;
+                self.limits.draining = Some((since, frames));
+                done
+            }
+        }
     }
 }
 
@@ -302,6 +328,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
             deadline: args.duration.map(|d| Instant::now() + d),
             packets: args.count,
             resets: args.resets,
+            draining: None,
         },
         error: None,
     };
@@ -387,6 +414,7 @@ mod tests {
                 deadline: None,
                 packets: None,
                 resets: None,
+                draining: None,
             },
             error: None,
         }
