@@ -281,6 +281,20 @@ pub struct Attribution {
     pub explanation: String,
     pub advice: Vec<String>,
     pub reckoning: Reckoning,
+    /// For a device's reset, its distance in hops from the capture point when its TTL fixes
+    /// it (0: at the capture point).
+    pub device_hops: Option<u8>,
+    /// The claimed sender's usual TTL the RST was compared with, when it had one.
+    pub sender_ttl: Option<SenderTtl>,
+}
+
+/// The claimed sender's usual TTL, and where it was learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderTtl {
+    pub usual: u8,
+    /// Learnt from the sender's other flows (this flow had no packet of it but RSTs).
+    pub from_other_flows: bool,
+    pub packets: u32,
 }
 
 /// Attributes every listed reset of a finished flow.
@@ -341,6 +355,16 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
             prior,
             posterior,
         },
+        device_hops: matches!(verdict, Verdict::Firewall | Verdict::Middlebox)
+            .then(|| ctx.device_hops())
+            .flatten(),
+        sender_ttl: ctx.baseline().and_then(|b| {
+            b.ttl.usual().map(|usual| SenderTtl {
+                usual,
+                from_other_flows: !b.in_flow,
+                packets: b.packets,
+            })
+        }),
     }
 }
 

@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::stream::FlowStream;
-use super::{FlowArgs, Format, Outcome, Output, finish_output};
+use super::view_args::{NarrowArgs, ViewArgs};
+use super::{FlowArgs, Format, Look, Outcome, Output, finish_output};
 use crate::attribution::{Attribution, Scenario, Signal, Verdict, attribute};
 use crate::capture::{LiveOptions, LiveSource, Source, live};
 use crate::decode::Segment;
 use crate::flow::{Close, FrameRef};
 use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
-use crate::report::{self, ReportBuilder, flow_report, line};
+use crate::report::view::View;
+use crate::report::{ReportBuilder, flow_report, line};
 use crate::time::{Span, Timestamp};
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -39,12 +41,17 @@ pub(super) struct CaptureArgs {
     #[arg(value_name = "FILTER")]
     filter: Vec<String>,
 
-    /// What to print: a line per reset and a table at the end, a JSON report at the end, or
-    /// JSON Lines with one flow per line as each flow finishes.
+    /// What to print. Every format but jsonl prints a line per reset on standard output as it
+    /// is judged (on standard error for json), then the final report when the capture stops.
+    /// table: the diagnosis, up to 40 resets and a summary. json: one report (schema
+    /// rstscope.report/1). jsonl: one flow per line as each finishes and one summary record,
+    /// no running lines. markdown, jira: a ticket comment (GitHub/GitLab, or Jira wiki
+    /// markup). html: one self-contained page (use -o report.html).
     #[arg(short = 'F', long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Also announce flows closed by FIN, and list every flow in the final report.
+    /// Also announce flows closed by FIN, and list every flow in the final report (every
+    /// reset flow in full in the table, Markdown, Jira and HTML).
     #[arg(short, long)]
     all: bool,
 
@@ -81,6 +88,12 @@ pub(super) struct CaptureArgs {
     /// Stop after this many RST segments.
     #[arg(long, value_name = "N")]
     resets: Option<u64>,
+
+    #[command(flatten)]
+    view: ViewArgs,
+
+    #[command(flatten)]
+    narrow: NarrowArgs,
 
     #[command(flatten)]
     anonymize: super::AnonymizeArgs,
@@ -162,6 +175,8 @@ struct Watcher<'a> {
     /// that keeps only some packets (RSTs, one port, one direction) takes from the verdicts.
     resets_without_baseline: u64,
     limits: Limits,
+    /// How the running lines write times (relative ones count from the first packet).
+    view: View,
     error: Option<io::Error>,
 }
 
@@ -215,6 +230,9 @@ impl Sink for Watcher<'_> {
     }
 
     fn tick(&mut self, now: Timestamp, live: &LiveView<'_>) -> bool {
+        if self.view.origin_ns.is_none() {
+            self.view.origin_ns = live.stats.first_ts.map(|ts| ts.0);
+        }
         while let Some(&(due, src, dst, frame)) = self.pending.front() {
             if due > now {
                 break;
@@ -232,7 +250,7 @@ impl Sink for Watcher<'_> {
             let attributions = attribute(flow, live.hosts);
             if let Some(attribution) = attributions.get(index) {
                 self.announced.insert(frame, judgement(attribution));
-                let text = line::reset_line(flow, &flow.resets[index], attribution);
+                let text = line::reset_line(flow, &flow.resets[index], attribution, &self.view);
                 self.say(&text);
             }
         }
@@ -249,13 +267,13 @@ impl Sink for Watcher<'_> {
         for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
             match self.announced.remove(&reset.segment.at.frame) {
                 None => {
-                    let text = line::reset_line(flow, reset, attribution);
+                    let text = line::reset_line(flow, reset, attribution, &self.view);
                     self.say(&text);
                 }
                 // The whole flow (what followed the reset, other flows of the same hosts)
                 // changed the judgement: say so, the final report carries the new one.
                 Some(said) if said != judgement(attribution) => {
-                    let text = line::revised_line(flow, reset, attribution, said);
+                    let text = line::revised_line(flow, reset, attribution, said, &self.view);
                     self.say(&text);
                 }
                 Some(_) => {}
@@ -264,7 +282,7 @@ impl Sink for Watcher<'_> {
         if self.all && flow.close() == Close::Fin {
             let text = format!(
                 "{}  {} -> {}  closed by FIN ({}, {})",
-                report::format_ts(flow.last_ts),
+                self.view.time_ns(flow.last_ts.0),
                 flow.client(),
                 flow.server(),
                 flow.conn_state(),
@@ -274,6 +292,7 @@ impl Sink for Watcher<'_> {
         }
         let report = flow_report(&analyzed);
         if self.error.is_none()
+            && self.builder.admits(&report)
             && let Err(err) = self.stream.flow(&report, self.out)
         {
             self.error = Some(err);
@@ -319,7 +338,8 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         out: &mut out.writer,
         builder: ReportBuilder::new(args.format.retain(args.all))
             .listing_at_most(args.flows.report_flows)
-            .made_by(command, anonymize.is_some()),
+            .made_by(command, anonymize.is_some())
+            .narrowed_to(args.narrow.narrowing(anonymize)),
         pending: VecDeque::new(),
         announced: HashMap::new(),
         resets_seen: 0,
@@ -330,6 +350,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
             resets: args.resets,
             draining: None,
         },
+        view: args.view.view(args.all),
         error: None,
     };
     let own = source.own_addresses();
@@ -359,8 +380,9 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
             if n == 1 { "its" } else { "their" }
         ));
     }
-    let (builder, stream) = (watcher.builder, watcher.stream);
-    finish_output(args.format, builder, stream, &stats, terminal, &mut out)
+    let (builder, stream, view) = (watcher.builder, watcher.stream, watcher.view);
+    let look = Look { terminal, view };
+    finish_output(args.format, builder, stream, &stats, look, &mut out)
 }
 
 /// Says on standard error what is being captured, like tcpdump's "listening on" line.
@@ -416,6 +438,7 @@ mod tests {
                 resets: None,
                 draining: None,
             },
+            view: View::default(),
             error: None,
         }
     }

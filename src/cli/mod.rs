@@ -14,10 +14,12 @@ use crate::capture::FileSource;
 use crate::export::{FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
 use crate::pipeline::{AnalyzeOptions, AnalyzedFlow, RunStats, Sink, analyze_into, check_inputs};
-use crate::report::{ReportBuilder, Retain, flow_report, html, markdown, table};
+use crate::report::view::View;
+use crate::report::{ReportBuilder, Retain, flow_report, html, jira, markdown, table};
 use crate::time::Span;
 use progress::Progress;
 use stream::FlowStream;
+use view_args::{NarrowArgs, ViewArgs, table_style};
 
 const ABOUT: &str = "Who really reset this TCP connection, and why?";
 
@@ -47,6 +49,7 @@ struct Cli {
 mod capture;
 mod progress;
 mod stream;
+mod view_args;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -98,13 +101,17 @@ struct AnalyzeArgs {
     #[arg(short, long, value_name = "EXPR")]
     filter: Option<String>,
 
-    /// Output format: a table for people, a JSON report (schema rstscope.report/1), JSON
-    /// Lines with one flow per line as each flow finishes, Markdown for a ticket, or one
-    /// self-contained HTML page with ladder diagrams (use -o report.html).
+    /// Output format. table: the diagnosis, then up to 40 resets and a summary, fitted to
+    /// the terminal (100 columns in a pipe or file). json: one report (schema
+    /// rstscope.report/1) with every flow. jsonl: one flow per line as each finishes, then
+    /// one summary record. markdown: a ticket comment for GitHub or GitLab. jira: the same in
+    /// Jira wiki markup (Jira, Confluence, ServiceNow). html: one self-contained page with
+    /// ladder diagrams and a timeline (use -o report.html).
     #[arg(short = 'F', long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// List every TCP flow, not only those with resets (table, json, markdown, html).
+    /// List every TCP flow, FIN-closed ones too, and in the table, Markdown, Jira and HTML
+    /// every reset flow in full instead of a bounded selection after the diagnosis.
     #[arg(short, long)]
     all: bool,
 
@@ -116,14 +123,31 @@ struct AnalyzeArgs {
     #[arg(short, long)]
     quiet: bool,
 
-    /// Also write the packets of every flow that carried a reset (or of the --flow IDs) to
-    /// FILE, a pcap in the inputs' link type: a small attachment that says what it must.
+    /// Also write the packets of every flow that carried a reset (or of the --flow IDs), and
+    /// the other packets of their hosts that the verdicts compared them with, to FILE: pcapng
+    /// in which every packet's comment names its original file and frame, and every RST's
+    /// its verdict, confidence and scenario (Wireshark: frame.comment). A name ending in
+    /// .pcap writes classic pcap, without comments.
     #[arg(long, value_name = "FILE")]
     export_pcap: Option<PathBuf>,
 
-    /// The flow (by its id in the report) to export with --export-pcap; repeat for more.
+    /// The flow (by its id in the report) to export with --export-pcap: that flow and only
+    /// the comparison packets its verdicts used, payloads blanked (see --keep-payload);
+    /// repeat for more.
     #[arg(long = "flow", value_name = "ID", requires = "export_pcap")]
     flow_ids: Vec<u64>,
+
+    /// With --export-pcap: keep the packets' payload bytes. Without it, a --flow export
+    /// replaces payloads with zeros (lengths and checksums kept consistent), so the
+    /// attachment carries the TCP evidence and not the data.
+    #[arg(long, requires = "export_pcap")]
+    keep_payload: bool,
+
+    #[command(flatten)]
+    view: ViewArgs,
+
+    #[command(flatten)]
+    narrow: NarrowArgs,
 
     #[command(flatten)]
     anonymize: AnonymizeArgs,
@@ -211,6 +235,7 @@ enum Format {
     Json,
     Jsonl,
     Markdown,
+    Jira,
     Html,
 }
 
@@ -221,7 +246,9 @@ impl Format {
             // Both JSON formats stream every flow as it finishes.
             (Format::Jsonl | Format::Json, _) => Retain::Nothing,
             (_, true) => Retain::All,
-            (Format::Table | Format::Markdown | Format::Html, false) => Retain::WithResets,
+            (Format::Table | Format::Markdown | Format::Jira | Format::Html, false) => {
+                Retain::WithResets
+            }
         }
     }
 }
@@ -236,17 +263,23 @@ struct Config {
     output: Option<PathBuf>,
     export: Option<PathBuf>,
     export_ids: Vec<u64>,
+    keep_payload: bool,
     quiet: bool,
     report_flows: usize,
+    view: View,
+    narrowing: crate::report::Narrowing,
 }
 
 impl AnalyzeArgs {
     fn into_config(self) -> anyhow::Result<Config> {
+        let anonymize = self.anonymize.key()?;
         Ok(Config {
+            view: self.view.view(self.all),
+            narrowing: self.narrow.narrowing(anonymize),
             options: AnalyzeOptions {
                 filter: self.filter,
                 flows: self.flows.config(),
-                anonymize: self.anonymize.key()?,
+                anonymize,
             },
             files: self.files,
             retain: self.format.retain(self.all),
@@ -254,6 +287,7 @@ impl AnalyzeArgs {
             output: self.output,
             export: self.export_pcap,
             export_ids: self.flow_ids,
+            keep_payload: self.keep_payload,
             quiet: self.quiet,
             report_flows: self.flows.report_flows,
         })
@@ -292,7 +326,8 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         .map_err(|err| out.failed(err))?;
     let mut builder = ReportBuilder::new(config.retain)
         .listing_at_most(config.report_flows)
-        .made_by(command, anonymized);
+        .made_by(command, anonymized)
+        .narrowed_to(config.narrowing.clone());
     let mut write_error: Option<io::Error> = None;
     let mut selection = FlowSelection::new(&config.export_ids);
     let mut flows_total = 0;
@@ -307,6 +342,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         }
         let report = flow_report(&flow);
         if write_error.is_none()
+            && builder.admits(&report)
             && let Err(err) = stream.flow(&report, &mut out.writer)
         {
             write_error = Some(err);
@@ -326,7 +362,17 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
-    let mut outcome = finish_output(config.format, builder, stream, &stats, terminal, &mut out)?;
+    let mut outcome = finish_output(
+        config.format,
+        builder,
+        stream,
+        &stats,
+        Look {
+            terminal,
+            view: config.view,
+        },
+        &mut out,
+    )?;
     if let Some(path) = &config.export {
         outcome.warnings.extend(write_export(
             &config,
@@ -433,6 +479,14 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// How the people-facing formats are to look.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    /// The report goes to a terminal.
+    terminal: bool,
+    view: View,
+}
+
 /// Writes the final report in `format` (or, for the streamed JSON formats, what remains of
 /// it) and says how the run went.
 fn finish_output(
@@ -440,22 +494,25 @@ fn finish_output(
     builder: ReportBuilder,
     stream: FlowStream,
     stats: &RunStats,
-    terminal: bool,
+    look: Look,
     out: &mut Output,
 ) -> anyhow::Result<Outcome> {
     let report = builder.finish(stats);
+    let mut view = look.view;
+    view.origin_ns = stats
+        .inputs
+        .iter()
+        .filter_map(|input| input.first_ts)
+        .map(|ts| ts.0)
+        .min();
     let written = match format {
         Format::Table => {
-            let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            table::write_table(
-                &report,
-                table::TableStyle { terminal, colour },
-                &mut out.writer,
-            )
+            table::write_table(&report, table_style(look.terminal), &view, &mut out.writer)
         }
         Format::Json | Format::Jsonl => stream.finish(&report, &mut out.writer),
-        Format::Markdown => markdown::write_markdown(&report, &mut out.writer),
-        Format::Html => html::write_html(&report, &mut out.writer),
+        Format::Markdown => markdown::write_markdown(&report, &view, &mut out.writer),
+        Format::Jira => jira::write_jira(&report, &view, &mut out.writer),
+        Format::Html => html::write_html(&report, &view, &mut out.writer),
     };
     written
         .and_then(|()| out.writer.flush())

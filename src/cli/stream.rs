@@ -34,7 +34,7 @@ impl FlowStream {
                 anonymized,
                 out,
             )?),
-            Format::Table | Format::Markdown | Format::Html => FlowStream::Off,
+            Format::Table | Format::Markdown | Format::Jira | Format::Html => FlowStream::Off,
         })
     }
 
@@ -47,11 +47,13 @@ impl FlowStream {
         }
     }
 
-    /// Ends the stream: the JSON document gets its tail from `report`.
+    /// Ends the stream: the JSON document gets its tail from `report`, JSON Lines its summary
+    /// record.
     pub(super) fn finish(self, report: &Report, out: &mut dyn Write) -> io::Result<()> {
         match self {
             FlowStream::Document(stream) => stream.finish(report, out),
-            FlowStream::Off | FlowStream::Lines => Ok(()),
+            FlowStream::Lines => json::write_summary_line(report, out),
+            FlowStream::Off => Ok(()),
         }
     }
 }

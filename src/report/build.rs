@@ -2,10 +2,11 @@
 //! statistics into the schema's structs, formats times (chrono) and counts the summary.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, SecondsFormat};
 
+use super::diagnosis::Diagnosis;
 use super::{
     Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, ReckoningReport,
     Report, ResetReport, SCHEMA, Summary, Tool,
@@ -26,6 +27,45 @@ pub enum Retain {
     Nothing,
 }
 
+/// What `--verdict`, `--scenario`, `--host` and `--port` narrow the listing to: a flow is listed
+/// when each given option matches (any of its values). Verdicts are never changed by it.
+#[derive(Debug, Clone, Default)]
+pub struct Narrowing {
+    pub verdicts: Vec<String>,
+    pub scenarios: Vec<String>,
+    pub hosts: Vec<IpAddr>,
+    pub ports: Vec<u16>,
+}
+
+impl Narrowing {
+    /// True when the flow is one to list.
+    pub fn admits(&self, flow: &FlowReport) -> bool {
+        let any_reset = |wanted: &[String], field: fn(&ResetReport) -> &str| {
+            wanted.is_empty()
+                || flow
+                    .resets
+                    .iter()
+                    .any(|r| wanted.iter().any(|w| w == field(r)))
+        };
+        let ends = [&flow.client, &flow.server];
+        any_reset(&self.verdicts, |r| r.verdict)
+            && any_reset(&self.scenarios, |r| r.scenario)
+            && (self.hosts.is_empty()
+                || ends.iter().any(|e| {
+                    e.ip.parse::<IpAddr>()
+                        .is_ok_and(|ip| self.hosts.contains(&ip))
+                }))
+            && (self.ports.is_empty() || ends.iter().any(|e| self.ports.contains(&e.port)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verdicts.is_empty()
+            && self.scenarios.is_empty()
+            && self.hosts.is_empty()
+            && self.ports.is_empty()
+    }
+}
+
 /// Accumulates flows into a report as they finish.
 pub struct ReportBuilder {
     retain: Retain,
@@ -37,6 +77,8 @@ pub struct ReportBuilder {
     flows: VecDeque<FlowReport>,
     /// Warnings the caller found, besides those the run statistics give.
     warnings: Vec<String>,
+    narrowing: Narrowing,
+    diagnosis: Diagnosis,
 }
 
 impl ReportBuilder {
@@ -49,7 +91,20 @@ impl ReportBuilder {
             summary: Summary::default(),
             flows: VecDeque::new(),
             warnings: Vec::new(),
+            narrowing: Narrowing::default(),
+            diagnosis: Diagnosis::default(),
         }
+    }
+
+    /// Lists only the flows `narrowing` admits (all are still counted in the summary).
+    pub fn narrowed_to(mut self, narrowing: Narrowing) -> ReportBuilder {
+        self.narrowing = narrowing;
+        self
+    }
+
+    /// True when the flow is one to list (and to stream).
+    pub fn admits(&self, flow: &FlowReport) -> bool {
+        self.narrowing.admits(flow)
     }
 
     /// Adds a warning for the report (and standard error).
@@ -94,6 +149,11 @@ impl ReportBuilder {
                 _ => counts.unknown += 1,
             }
         }
+        if !self.narrowing.admits(&flow) {
+            self.summary.flows_narrowed_out += 1;
+            return;
+        }
+        self.diagnosis.add(&flow);
         let keep = match self.retain {
             Retain::All => true,
             Retain::WithResets => !flow.resets.is_empty() || flow.resets_not_listed > 0,
@@ -117,6 +177,7 @@ impl ReportBuilder {
         let mut flows = Vec::from(self.flows);
         flows.sort_by_key(|flow| flow.id);
         self.summary.evicted_flows = stats.evicted_flows;
+        self.summary.groups = self.diagnosis.groups();
         let mut warnings = warnings(stats);
         warnings.append(&mut self.warnings);
         if self.summary.flows_not_listed > 0 {
@@ -275,14 +336,39 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
         zero_windows: per_side(|side| u64::from(side.zero_windows)),
         keepalives: per_side(|side| u64::from(side.keepalives)),
         tunneled: flow.tunneled,
-        resets: flow
-            .resets
-            .iter()
-            .zip(&analyzed.attributions)
-            .map(|(reset, attribution)| reset_report(flow, reset, attribution))
-            .collect(),
+        resets: mark_follow_ups(
+            flow.resets
+                .iter()
+                .zip(&analyzed.attributions)
+                .map(|(reset, attribution)| reset_report(flow, reset, attribution))
+                .collect(),
+        ),
         resets_not_listed: u64::from(flow.resets_not_listed),
     }
+}
+
+/// Marks the resets that follow an earlier one of the flow: the further RSTs of a sender
+/// already judged the same way (a volley, the many RSTs of one abort, a filter answering each
+/// segment of a connection it dropped), and a host's answers from no socket after the first
+/// reset. A device acting after a genuine reset says something of its own: it is not folded.
+fn mark_follow_ups(mut resets: Vec<ResetReport>) -> Vec<ResetReport> {
+    let mut primaries: Vec<(u64, &'static str, &'static str)> = Vec::new();
+    for reset in &mut resets {
+        let same = primaries
+            .iter()
+            .find(|&&(_, verdict, from)| verdict == reset.verdict && from == reset.from)
+            .or_else(|| primaries.iter().find(|p| p.1 == reset.verdict));
+        let followed = match same {
+            Some(&(frame, _, _)) => Some(frame),
+            None if reset.verdict == "peer" => primaries.first().map(|p| p.0),
+            None => None,
+        };
+        match followed {
+            Some(frame) => reset.follow_up_of = Some(frame),
+            None => primaries.push((reset.frame, reset.verdict, reset.from)),
+        }
+    }
+    resets
 }
 
 /// The report form of one reset.
@@ -326,6 +412,22 @@ pub(super) fn reset_report(flow: &Flow, reset: &Reset, attribution: &Attribution
             prior_path: round_to(attribution.reckoning.prior, 3),
             posterior_path: round_to(attribution.reckoning.posterior, 4),
         },
+        device_hops: attribution.device_hops,
+        silence_before_s: reset
+            .silence_before_trigger
+            .filter(|gap| gap.0 > 0)
+            .map(|gap| round_to(gap.as_secs_f64(), 6)),
+        sender_ttl: attribution.sender_ttl.map(|t| super::SenderTtlReport {
+            usual: t.usual,
+            packets: u64::from(t.packets),
+            learnt_from: if t.from_other_flows {
+                "other_flows"
+            } else {
+                "this_flow"
+            },
+        }),
+        follow_up_of: None,
+        at_ns: segment.at.ts.0,
         explanation: attribution.explanation.clone(),
         advice: attribution.advice.clone(),
         packets_before: reset

@@ -27,6 +27,33 @@ pub fn write_flow_line(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()>
     writeln!(out)
 }
 
+/// The last line of a JSON Lines report: what is only known at the end (`summary`, with the
+/// diagnosis's `groups`, `inputs` and `warnings`), marked `"record": "summary"` so a consumer
+/// tells it from the flow objects (which carry no `record` field).
+pub fn write_summary_line(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct SummaryRecord<'a> {
+        record: &'static str,
+        schema: &'static str,
+        tool: &'a Tool,
+        summary: &'a super::Summary,
+        inputs: &'a [super::InputReport],
+        warnings: &'a [String],
+    }
+    serde_json::to_writer(
+        &mut *out,
+        &SummaryRecord {
+            record: "summary",
+            schema: SCHEMA,
+            tool: &report.tool,
+            summary: &report.summary,
+            inputs: &report.inputs,
+            warnings: &report.warnings,
+        },
+    )?;
+    writeln!(out)
+}
+
 /// A JSON report being written: the head is out, flows follow one by one.
 #[derive(Debug)]
 pub struct JsonStream {

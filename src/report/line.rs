@@ -4,15 +4,16 @@
 use crate::attribution::{Attribution, Scenario, Verdict};
 use crate::flow::{Flow, Reset};
 
-use super::build::{format_ts, reset_report};
+use super::build::reset_report;
+use super::view::View;
 
 /// The line announcing one reset.
-pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution) -> String {
+pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution, view: &View) -> String {
     let report = reset_report(flow, reset, attribution);
     let reason = strongest_reason(attribution);
     format!(
         "{}  {} -> {}  RST from {} (frame {}, ttl {})  {} {:.2} {}{}",
-        format_ts(reset.segment.at.ts),
+        view.time_ns(reset.segment.at.ts.0),
         flow.client(),
         flow.server(),
         report.from,
@@ -32,11 +33,12 @@ pub fn revised_line(
     reset: &Reset,
     attribution: &Attribution,
     said: (Verdict, Scenario),
+    view: &View,
 ) -> String {
     let report = reset_report(flow, reset, attribution);
     format!(
         "{}  {} -> {}  RST from {} (frame {}) revised: {} {:.2} {} (first said {} {}){}",
-        format_ts(reset.segment.at.ts),
+        view.time_ns(reset.segment.at.ts.0),
         flow.client(),
         flow.server(),
         report.from,

@@ -1,252 +1,100 @@
-//! The ticket view: Markdown to paste into GitHub, GitLab, Jira or ServiceNow. A summary, then
-//! one section per flow that carried a reset: endpoints, the packets around the reset, the
-//! verdict with its confidence, the evidence as a table, the explanation and the advice.
+//! Markdown for a ticket on GitHub or GitLab: the ticket report (`ticket`) in GitHub-flavoured
+//! Markdown, long parts folded in `<details>`. Comments there are limited to 65,536
+//! characters: the default listing stays well under that on any capture.
 //!
 //! Everything that came from the capture is escaped, so a hostile string renders as text.
 
 use std::io::{self, Write};
 
-use super::table::summary_paragraph;
-use super::{FlowReport, PacketReport, Report, ResetReport};
+use super::Report;
+use super::ticket::{Limits, Markup, write_ticket};
+use super::view::View;
 
 /// Writes the whole Markdown report.
-pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "# rstscope report")?;
-    writeln!(out)?;
-    write_facts(report, out)?;
-    writeln!(out, "## Summary")?;
-    writeln!(out)?;
-    writeln!(out, "{}", escape(&summary_paragraph(report)))?;
-    writeln!(out)?;
-    let v = &report.summary.verdicts;
-    writeln!(out, "| Verdict | Resets |")?;
-    writeln!(out, "|---|---:|")?;
-    for (name, count) in [
-        ("peer", v.peer),
-        ("firewall", v.firewall),
-        ("middlebox", v.middlebox),
-        ("unknown", v.unknown),
-    ] {
-        writeln!(out, "| {name} | {count} |")?;
+pub fn write_markdown(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    write_ticket(report, view, &GithubMarkdown, out)
+}
+
+/// GitHub-flavoured Markdown (GitLab reads it the same).
+struct GithubMarkdown;
+
+impl Markup for GithubMarkdown {
+    fn escape(&self, text: &str) -> String {
+        escape(text)
     }
-    writeln!(out)?;
-    if !report.warnings.is_empty() {
-        writeln!(out, "**Warnings**")?;
-        writeln!(out)?;
-        for warning in &report.warnings {
-            writeln!(out, "- {}", escape(warning))?;
+
+    fn code(&self, text: &str) -> String {
+        code(text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        format!("**{text}**")
+    }
+
+    fn heading(&self, level: u8, text: &str) -> String {
+        format!("{} {text}", "#".repeat(usize::from(level.clamp(1, 6))))
+    }
+
+    fn table(&self, header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+        let mut text = format!("| {} |\n|", header.join(" | "));
+        for (i, _) in header.iter().enumerate() {
+            text.push_str(if right.get(i) == Some(&true) { "---:|" } else { "---|" });
         }
-        writeln!(out)?;
-    }
-    let with_resets: Vec<&FlowReport> = report
-        .flows
-        .iter()
-        .filter(|f| !f.resets.is_empty())
-        .collect();
-    if with_resets.is_empty() {
-        writeln!(out, "No flow carried a reset.")?;
-    }
-    for flow in with_resets {
-        write_flow(flow, out)?;
-    }
-    Ok(())
-}
-
-/// What was read and how: inputs, rstscope's version, the command.
-fn write_facts(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    if report.anonymized {
-        writeln!(
-            out,
-            "> Addresses in this report are anonymised (prefix-preserving: hosts in one subnet \
-             stay in one subnet). Ports and TCP details are real."
-        )?;
-        writeln!(out)?;
-    }
-    writeln!(out, "| Input | Link type | Packets | First | Last | Read |")?;
-    writeln!(out, "|---|---|---:|---|---|---|")?;
-    for input in &report.inputs {
-        let mut read = if input.complete {
-            "complete".to_string()
-        } else {
-            "cut off".to_string()
-        };
-        if let Some(dropped) = input.dropped_by_kernel {
-            read.push_str(&format!(
-                ", {} dropped by the kernel, {} by the interface",
-                dropped,
-                input.dropped_by_interface.unwrap_or(0)
-            ));
+        text.push('\n');
+        for row in rows {
+            let cells: Vec<String> = row.iter().map(|cell| pipes_escaped(cell)).collect();
+            text.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            code(&input.path),
-            escape(&input.link_type),
-            input.packets,
-            input.first_ts.as_deref().map_or("-".to_string(), escape),
-            input.last_ts.as_deref().map_or("-".to_string(), escape),
-            read
-        )?;
+        text
     }
-    writeln!(out)?;
-    write!(out, "rstscope {}", escape(report.tool.version))?;
-    if !report.command.is_empty() {
-        write!(out, ", run as {}", code(&report.command))?;
-    }
-    writeln!(out)?;
-    writeln!(out)
-}
 
-/// One flow with its resets.
-fn write_flow(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "## Flow {}: {} → {}",
-        flow.id,
-        escape(&flow.client.to_string()),
-        escape(&flow.server.to_string())
-    )?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{} to {} ({:.3} s), {} packets from the client and {} from the server, state `{}`, history `{}`, closed by {}.",
-        escape(&flow.first_ts),
-        escape(&flow.last_ts),
-        flow.duration_s,
-        flow.packets.client,
-        flow.packets.server,
-        flow.conn_state.replace('`', "'"),
-        flow.history.replace('`', "'"),
-        match flow.close {
-            "rst" => "RST",
-            "fin" => "FIN",
-            _ => "neither (still open)",
+    fn numbered(&self, n: usize, first: &str, more: &[String]) -> String {
+        let mut text = format!("{n}. {first}");
+        for line in more {
+            text.push_str(&format!("<br>\n   {line}"));
         }
-    )?;
-    writeln!(out)?;
-    for reset in &flow.resets {
-        write_reset(reset, out)?;
+        text
     }
-    if flow.resets_not_listed > 0 {
-        writeln!(
-            out,
-            "{} more RST segments in this flow are counted but not listed.",
-            flow.resets_not_listed
-        )?;
-        writeln!(out)?;
-    }
-    Ok(())
-}
 
-/// One reset: verdict, timeline, evidence, explanation, advice.
-fn write_reset(reset: &ResetReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "### Frame {}: **{}** ({:.2}), `{}`",
-        reset.frame, reset.verdict, reset.confidence, reset.scenario
-    )?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "RST from the {} address {} at {}: flags {}, TTL {}, seq {}{}. In Wireshark: `frame.number == {}`.",
-        reset.from,
-        escape(&reset.src.to_string()),
-        escape(&reset.ts),
-        escape(&reset.flags),
-        reset.ttl,
-        reset.seq,
-        reset
-            .ack
-            .map_or(String::new(), |ack| format!(", ack {ack}")),
-        reset.frame
-    )?;
-    writeln!(out)?;
-    writeln!(out, "{}", escape(&reset.explanation))?;
-    writeln!(out)?;
-    write_timeline(reset, out)?;
-    writeln!(out, "| Evidence | Points to | Detail |")?;
-    writeln!(out, "|---|---|---|")?;
-    for evidence in &reset.evidence {
-        writeln!(
-            out,
-            "| `{}` | {} | {} |",
-            evidence.signal.replace('`', "'"),
-            evidence.points_to,
-            escape(&evidence.detail)
-        )?;
+    fn bullet(&self, text: &str) -> String {
+        format!("- {text}")
     }
-    writeln!(out)?;
-    if !reset.advice.is_empty() {
-        writeln!(out, "**Advice**")?;
-        writeln!(out)?;
-        for advice in &reset.advice {
-            writeln!(out, "- {}", escape(advice))?;
+
+    fn note(&self, text: &str) -> String {
+        format!("> {text}")
+    }
+
+    fn fold_open(&self, summary: &str) -> String {
+        format!("<details><summary>{summary}</summary>")
+    }
+
+    fn fold_close(&self) -> String {
+        "</details>".to_string()
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            groups_in_words: 3,
+            groups_in_detail: 5,
+            flows_in_full: 1,
+            flows_in_rows: 10,
         }
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
-/// The packets around the reset as a table, the reset itself in bold.
-fn write_timeline(reset: &ResetReport, out: &mut dyn Write) -> io::Result<()> {
-    if reset.packets_before.is_empty() && reset.packets_after.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "| Time from RST | Frame | Direction | Flags | Seq | Ack | Len | TTL |"
-    )?;
-    writeln!(out, "|---:|---:|---|---|---:|---:|---:|---:|")?;
-    for packet in &reset.packets_before {
-        writeln!(out, "{}", timeline_row(packet))?;
-    }
-    writeln!(
-        out,
-        "| **0 ms** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** |",
-        reset.frame,
-        direction(reset.from),
-        escape(&reset.flags),
-        reset.seq,
-        reset.ack.map_or("-".to_string(), |ack| ack.to_string()),
-        reset.len,
-        reset.ttl
-    )?;
-    for packet in &reset.packets_after {
-        writeln!(out, "{}", timeline_row(packet))?;
-    }
-    writeln!(out)
-}
-
-fn timeline_row(packet: &PacketReport) -> String {
-    format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} |",
-        offset(packet.offset_ms),
-        packet.frame,
-        direction(packet.from),
-        escape(&packet.flags),
-        packet.seq,
-        packet.ack.map_or("-".to_string(), |ack| ack.to_string()),
-        packet.len,
-        packet.ttl
-    )
-}
-
-/// "client → server" or "client ← server", by who sent it.
-fn direction(from: &str) -> &'static str {
-    if from == "client" {
-        "client → server"
-    } else {
-        "client ← server"
     }
 }
 
-/// Milliseconds from the RST, in seconds once they get long.
-fn offset(ms: f64) -> String {
-    if ms.abs() >= 10_000.0 {
-        format!("{:+.1} s", ms / 1000.0)
-    } else {
-        format!("{ms:+.1} ms")
+/// A table cell with every pipe escaped: GitHub ends a cell at a bare `|` even inside a code
+/// span. Pipes `escape` already escaped (an odd run of backslashes before them) stay as they are.
+fn pipes_escaped(cell: &str) -> String {
+    let mut out = String::with_capacity(cell.len());
+    let mut backslashes = 0;
+    for c in cell.chars() {
+        if c == '|' && backslashes % 2 == 0 {
+            out.push('\\');
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
     }
+    out
 }
 
 /// Text that renders as itself in Markdown (and in the HTML Markdown may contain): HTML
@@ -280,7 +128,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// An inline code span that holds any text: backticks and line breaks cannot end it early.
-fn code(text: &str) -> String {
+pub fn code(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -310,9 +158,8 @@ mod tests {
     }
 
     #[test]
-    fn offsets_read_in_the_unit_that_fits() {
-        assert_eq!(offset(-10.25), "-10.2 ms");
-        assert_eq!(offset(-8000.0), "-8000.0 ms");
-        assert_eq!(offset(-12_500.0), "-12.5 s");
+    fn pipes_in_cells_never_end_the_cell() {
+        assert_eq!(pipes_escaped("`a|b`"), "`a\\|b`");
+        assert_eq!(pipes_escaped(&escape("a|b")), "a\\|b");
     }
 }

@@ -5,15 +5,20 @@
 //! rename can never change the JSON contract, and every renderer reads the same values.
 
 mod build;
+pub mod diagnosis;
 pub mod html;
+pub mod jira;
 pub mod json;
 pub mod line;
 pub mod markdown;
 pub mod table;
+pub mod ticket;
+pub mod view;
 
 use serde::Serialize;
 
-pub use build::{ReportBuilder, Retain, flow_report, format_ts, warnings};
+pub use build::{Narrowing, ReportBuilder, Retain, flow_report, format_ts, warnings};
+pub use diagnosis::DiagnosisGroup;
 
 pub const SCHEMA: &str = "rstscope.report/1";
 
@@ -100,6 +105,13 @@ pub struct Summary {
     /// baseline) but not counted above and not listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub flows_not_selected: u64,
+    /// Flows counted above that `--verdict`, `--scenario`, `--host` or `--port` left out of the
+    /// listing (and of the groups).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub flows_narrowed_out: u64,
+    /// The diagnosis: the listed flows' resets grouped by what a person would act on,
+    /// heaviest first, follow-ups folded under the reset they follow.
+    pub groups: Vec<DiagnosisGroup>,
 }
 
 /// How many resets got each verdict.
@@ -188,12 +200,39 @@ pub struct ResetReport {
     pub scenario: &'static str,
     pub evidence: Vec<EvidenceReport>,
     pub reckoning: ReckoningReport,
+    /// For a device's reset, its distance in hops from the capture point, when the RST's TTL
+    /// fixes it (0: at the capture point); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_hops: Option<u8>,
+    /// The silence before what the RST answered, in seconds (the gap an idle timeout is read
+    /// from); absent when the capture does not show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silence_before_s: Option<f64>,
+    /// The claimed sender's usual TTL the RST's was compared with; absent when none was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_ttl: Option<SenderTtlReport>,
+    /// The frame of the flow's earlier reset this one follows (a host's no-socket answers
+    /// after a reset, the further RSTs of one volley); the diagnosis folds it under that one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up_of: Option<u64>,
+    /// The RST's time in nanoseconds since the epoch, for ordering (not in the JSON).
+    #[serde(skip)]
+    pub at_ns: i64,
     pub explanation: String,
     pub advice: Vec<String>,
     /// The flow's segments just before the RST (oldest first, up to 4) and just after it (up
     /// to 4), both directions: what the ladder diagrams draw.
     pub packets_before: Vec<PacketReport>,
     pub packets_after: Vec<PacketReport>,
+}
+
+/// The claimed sender's usual TTL, the number of its packets it was learnt from, and where:
+/// `this_flow`, or `other_flows` (its other connections in the capture).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SenderTtlReport {
+    pub usual: u8,
+    pub packets: u64,
+    pub learnt_from: &'static str,
 }
 
 /// A segment near a reset.

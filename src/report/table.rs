@@ -1,100 +1,441 @@
-//! The terminal view: a table of flows (those with resets, or all with `--all`) and a
-//! one-paragraph summary of what was read, skipped and how flows closed.
+//! The terminal view: the diagnosis first (the heaviest groups in words, the rest as a short
+//! table), then the flows (a bounded selection by default, each reset on its own row; every
+//! flow and every column with `--wide`/`--all`), then one paragraph of what was read.
+//!
+//! It fits the terminal's width on a terminal, and 100 columns in a pipe or a file (a ticket),
+//! `COLUMNS` overriding both; addresses are never broken across lines.
 
 use std::io::{self, Write};
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, LineStyle, Table, Width,
+};
 
+use super::diagnosis::{self, DiagnosisGroup, count};
+use super::view::{View, display_path};
 use super::{FlowReport, Report, ResetReport};
 
-/// How many resets one table cell lists before it says "+N more".
-const RESETS_PER_CELL: usize = 3;
+/// Groups told in words; the others go in a short table.
+const GROUPS_IN_WORDS: usize = 3;
+/// Groups in the short table.
+const GROUPS_IN_TABLE: usize = 12;
+/// Reset rows the default flows table shows.
+const ROWS_SHOWN: usize = 40;
+/// Resets of one flow shown before "+N more".
+const RESETS_PER_FLOW: usize = 3;
+/// Width in a pipe or a file.
+const PLAIN_WIDTH: u16 = 100;
+
+/// Columns apart by two spaces, a line under the header and nothing else: the table fits 100
+/// columns with its addresses whole, and pastes into any ticket.
+const BOXLESS_ASCII: comfy_table::TableStyle =
+    comfy_table::TableStyle::new().header_separator(LineStyle::none().fill('-').junction('-'));
+const BOXLESS_UTF8: comfy_table::TableStyle =
+    comfy_table::TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
 /// Table drawing options.
 #[derive(Debug, Clone, Copy)]
 pub struct TableStyle {
     /// Output goes to a terminal: box-drawing characters, fitted to its width. Otherwise
-    /// (a file, a pipe, a ticket) plain ASCII at full width.
+    /// (a file, a pipe, a ticket) plain ASCII, 100 columns.
     pub terminal: bool,
     /// Colour the verdicts (only on a terminal, and only when NO_COLOR is not set).
     pub colour: bool,
+    /// The width to fit, when known (`COLUMNS`, or the terminal's).
+    pub width: Option<u16>,
 }
 
-/// Writes the flows table (if any flow is listed) and the summary paragraph.
-pub fn write_table(report: &Report, style: TableStyle, out: &mut dyn Write) -> io::Result<()> {
-    if report.flows.is_empty() {
-        writeln!(out, "No flows to list.")?;
-    } else {
-        writeln!(out, "{}", flows_table(&report.flows, style))?;
-        for text in explanations(&report.flows) {
-            writeln!(out)?;
-            writeln!(out, "{text}")?;
+/// Writes the diagnosis, the flows and the summary paragraph.
+pub fn write_table(
+    report: &Report,
+    style: TableStyle,
+    view: &View,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let width = style
+        .width
+        .unwrap_or(if style.terminal { 120 } else { PLAIN_WIDTH });
+    if report.anonymized {
+        writeln!(out, "(Anonymised report: every address is replaced, consistently.)")?;
+    }
+    write_diagnosis(report, style, view, width, out)?;
+    let listed = listed_flows(report, view);
+    if !listed.is_empty() {
+        writeln!(out)?;
+        write_wrapped(
+            &listing_title(report, &listed, view),
+            "",
+            usize::from(width),
+            out,
+        )?;
+        let table = flows_table(report, &listed, style, view);
+        write_fitted(table, if view.wide { None } else { Some(width) }, out)?;
+        if listed
+            .iter()
+            .any(|f| f.resets.iter().any(|r| r.follow_up_of.is_some()))
+        {
+            writeln!(
+                out,
+                "↳ follows the flow's reset above it (a volley, or the host's answers from no socket); counted with it in the diagnosis."
+            )?;
         }
+        if view.wide {
+            for text in explanations(&listed) {
+                writeln!(out)?;
+                writeln!(out, "{text}")?;
+            }
+        }
+    } else if report.flows.is_empty() && report.summary.groups.is_empty() {
+        writeln!(out, "No flows to list.")?;
     }
     writeln!(out)?;
     writeln!(out, "{}", summary_paragraph(report))
 }
 
-fn flows_table(flows: &[FlowReport], style: TableStyle) -> Table {
-    let mut table = Table::new();
-    if style.terminal {
-        table.load_style(presets::UTF8_FULL_CONDENSED);
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        table.load_style(presets::ASCII_FULL_CONDENSED);
-        table.set_content_arrangement(ContentArrangement::Disabled);
+fn write_diagnosis(
+    report: &Report,
+    style: TableStyle,
+    view: &View,
+    width: u16,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let groups = &report.summary.groups;
+    let resets: u64 = groups.iter().map(|g| g.resets + g.follow_ups).sum();
+    if groups.is_empty() {
+        return Ok(());
     }
-    table.set_header([
-        "Flow",
-        "Client",
-        "Server",
-        "State",
-        "History",
-        "Close",
-        "Duration",
-        "Packets c/s",
-        "RST (frame, from, flags, TTL)",
-        "Verdict",
-        "Scenario",
-        "Why",
-    ]);
-    for flow in flows {
-        let shown = &flow.resets[..flow.resets.len().min(RESETS_PER_CELL)];
-        let column = |cell: &dyn Fn(&ResetReport) -> String| -> String {
-            if shown.is_empty() {
-                return "-".to_string();
-            }
-            let mut lines: Vec<String> = shown.iter().map(cell).collect();
-            let more = (flow.resets.len() - shown.len()) as u64 + flow.resets_not_listed;
-            if more > 0 {
-                lines.push(format!("+{more} more"));
-            }
-            lines.join("\n")
+    let width = usize::from(width);
+    let headline = format!("Diagnosis: {}", diagnosis::headline(groups, resets));
+    write_wrapped(&headline, "", width, out)?;
+    for (n, group) in groups.iter().take(GROUPS_IN_WORDS).enumerate() {
+        writeln!(out)?;
+        let first = format!("{}. {}.", n + 1, diagnosis::sentence(group));
+        write_wrapped(&first, "   ", width, out)?;
+        let when = if group.first_ts == group.last_ts {
+            format!("At {}", view.time(&group.first_ts))
+        } else {
+            format!(
+                "{} to {}",
+                view.time(&group.first_ts),
+                view.time(&group.last_ts)
+            )
         };
-        let mut verdict = Cell::new(column(&|r| format!("{} {:.2}", r.verdict, r.confidence)));
-        if style.colour
-            && let Some(first) = flow.resets.first()
-        {
-            verdict = verdict.fg(verdict_colour(first.verdict));
+        let example = format!(
+            "   {when}; e.g. flow {}, frame {}{}.",
+            group.example.flow,
+            group.example.frame,
+            input_name(report, group.example.input)
+        );
+        write_wrapped(&example, "   ", width, out)?;
+        write_wrapped(&format!("   {}", group.explanation), "   ", width, out)?;
+        if !group.advice.is_empty() {
+            write_wrapped(&format!("   Advice: {}", group.advice), "   ", width, out)?;
         }
+    }
+    let rest: Vec<&DiagnosisGroup> = groups.iter().skip(GROUPS_IN_WORDS).collect();
+    if !rest.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Other groups:")?;
+        write_fitted(groups_table(&rest, style), Some(width as u16), out)?;
+    }
+    Ok(())
+}
+
+/// Writes `text` wrapped at spaces to `width`, its leading spaces kept and continuation lines
+/// indented by `indent` (a word longer than a line, such as an address, is never broken).
+fn write_wrapped(text: &str, indent: &str, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let body = text.trim_start_matches(' ');
+    let mut line = text[..text.len() - body.len()].to_string();
+    let mut words_on_line = 0;
+    for word in body.split(' ').filter(|w| !w.is_empty()) {
+        if words_on_line > 0 && line.chars().count() + 1 + word.chars().count() > width {
+            writeln!(out, "{line}")?;
+            line = indent.to_string();
+            words_on_line = 0;
+        }
+        if words_on_line > 0 {
+            line.push(' ');
+        }
+        line.push_str(word);
+        words_on_line += 1;
+    }
+    writeln!(out, "{line}")
+}
+
+fn groups_table(groups: &[&DiagnosisGroup], style: TableStyle) -> Table {
+    let mut table = new_table(style);
+    table.set_header(["#", "Resets", "Verdict, scenario", "From", "Hops", "Servers", "Example"]);
+    for (n, group) in groups.iter().take(GROUPS_IN_TABLE).enumerate() {
+        let resets = if group.follow_ups > 0 {
+            format!("{} (+{})", group.resets, group.follow_ups)
+        } else {
+            group.resets.to_string()
+        };
         table.add_row(vec![
-            Cell::new(flow.id),
-            Cell::new(&flow.client),
-            Cell::new(&flow.server),
-            Cell::new(&flow.conn_state),
-            Cell::new(&flow.history),
-            Cell::new(flow.close),
-            Cell::new(human_duration(flow.duration_s)),
-            Cell::new(format!("{}/{}", flow.packets.client, flow.packets.server)),
-            Cell::new(column(&|r| {
-                format!("#{} {} {} ttl {}", r.frame, r.from, r.flags, r.ttl)
-            })),
-            verdict,
-            Cell::new(column(&|r| r.scenario.to_string())),
-            Cell::new(column(&short_reason)),
+            Cell::new(n + GROUPS_IN_WORDS + 1),
+            Cell::new(resets).set_alignment(CellAlignment::Right),
+            verdict_cell(group.verdict, group.confidence, group.scenario, style),
+            Cell::new(group.from),
+            Cell::new(diagnosis::hops_cell(group)).set_alignment(CellAlignment::Right),
+            Cell::new(diagnosis::servers_and_ports(group)),
+            Cell::new(format!("flow {} #{}", group.example.flow, group.example.frame)),
+        ]);
+    }
+    if groups.len() > GROUPS_IN_TABLE {
+        let more = groups.len() - GROUPS_IN_TABLE;
+        let resets: u64 = groups[GROUPS_IN_TABLE..].iter().map(|g| g.resets).sum();
+        table.add_row(vec![
+            Cell::new(""),
+            Cell::new(resets).set_alignment(CellAlignment::Right),
+            Cell::new(diagnosis::more_groups(more)),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(""),
+            Cell::new(""),
         ]);
     }
     table
+}
+
+/// The flows to list: every kept one with `--all` or `--wide`; otherwise each group's example
+/// first, then the others in order, up to `ROWS_SHOWN` reset rows.
+fn listed_flows<'a>(report: &'a Report, view: &View) -> Vec<&'a FlowReport> {
+    if view.all {
+        return report.flows.iter().collect();
+    }
+    let mut chosen: Vec<&FlowReport> = Vec::new();
+    let mut rows = 0;
+    let examples = report
+        .summary
+        .groups
+        .iter()
+        .filter_map(|g| report.flows.iter().find(|f| f.id == g.example.flow));
+    let with_resets = report.flows.iter().filter(|f| !f.resets.is_empty());
+    for flow in examples.chain(with_resets) {
+        if rows >= ROWS_SHOWN {
+            break;
+        }
+        if chosen.iter().any(|c| c.id == flow.id) {
+            continue;
+        }
+        rows += flow.resets.len().clamp(1, RESETS_PER_FLOW + 1);
+        chosen.push(flow);
+    }
+    chosen.sort_by_key(|f| f.id);
+    chosen
+}
+
+fn listing_title(report: &Report, listed: &[&FlowReport], view: &View) -> String {
+    let kept = report.flows.len();
+    let with_resets = report.summary.closed_rst.max(report.flows.iter().filter(|f| !f.resets.is_empty()).count() as u64);
+    let what = if view.all { "Flows" } else { "Flows with resets" };
+    if listed.len() < kept || (report.summary.flows_not_listed > 0 && !view.all) {
+        format!(
+            "{what}: {} of {} ({}; --all lists every flow, --format json gives every one with its evidence):",
+            listed.len(),
+            with_resets.max(kept as u64),
+            view.time_legend()
+        )
+    } else {
+        format!("{what} ({}):", view.time_legend())
+    }
+}
+
+/// Writes a table at its natural width when that fits `width` (or always, without one), else
+/// wrapped to it; trailing blanks trimmed.
+fn write_fitted(mut table: Table, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
+    // Wrapping happens at spaces only: no column gets narrower than its longest word.
+    let mut longest: Vec<usize> = vec![0; table.column_count()];
+    for row in table.row_iter() {
+        for (index, cell) in row.cell_iter().enumerate() {
+            let word = cell
+                .content()
+                .split_whitespace()
+                .map(|w| w.chars().count())
+                .max()
+                .unwrap_or(0);
+            if let Some(slot) = longest.get_mut(index) {
+                *slot = (*slot).max(word);
+            }
+        }
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        let floor = longest.get(index).copied().unwrap_or(0);
+        if column.constraint().is_none() {
+            let floor = u16::try_from(floor + 1).unwrap_or(u16::MAX);
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
+        }
+    }
+    let mut text = table.to_string();
+    if let Some(width) = width {
+        let natural = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        if natural > usize::from(width) {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(width);
+            text = table.to_string();
+        }
+    }
+    for line in text.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn new_table(style: TableStyle) -> Table {
+    let mut table = Table::new();
+    // No vertical lines: two spaces between columns leave room for the addresses.
+    table.load_style(if style.terminal { BOXLESS_UTF8 } else { BOXLESS_ASCII });
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table
+}
+
+/// The verdict, its confidence and the scenario in one cell (wrapped before the scenario
+/// when narrow).
+fn verdict_cell(verdict: &str, confidence: f64, scenario: &str, style: TableStyle) -> Cell {
+    let cell = Cell::new(format!("{verdict} {confidence:.2} {scenario}"));
+    if style.colour {
+        cell.fg(verdict_colour(verdict))
+    } else {
+        cell
+    }
+}
+
+fn flows_table(
+    report: &Report,
+    flows: &[&FlowReport],
+    style: TableStyle,
+    view: &View,
+) -> Table {
+    let several_inputs = report.inputs.len() > 1;
+    let mut table = new_table(style);
+    let mut header = vec!["Flow", "Time"];
+    if several_inputs {
+        header.push("File");
+    }
+    header.extend(["Client", "Server"]);
+    if view.wide {
+        header.extend(["State", "History", "Close", "Duration", "Packets c/s"]);
+    }
+    header.extend(["RST", "Verdict, scenario"]);
+    if view.wide {
+        header.push("Why");
+    }
+    table.set_header(header.clone());
+    // Only the RST and verdict columns wrap (at spaces) when the width is short: addresses and
+    // times never do.
+    let verdict = header.len() - if view.wide { 2 } else { 1 };
+    for index in 0..header.len() {
+        if index + 1 < verdict
+            && let Some(column) = table.column_mut(index)
+        {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    for flow in flows {
+        let shown = if view.wide {
+            &flow.resets[..]
+        } else {
+            &flow.resets[..flow.resets.len().min(RESETS_PER_FLOW)]
+        };
+        let time = flow.resets.first().map_or(&flow.first_ts, |r| &r.ts);
+        let flow_cells = |first: bool| -> Vec<Cell> {
+            let text = |value: String| Cell::new(if first { value } else { String::new() });
+            let shown_time = if view.wide {
+                view.time(time)
+            } else {
+                view.time_short(time)
+            };
+            let mut cells = vec![text(flow.id.to_string()), text(shown_time)];
+            if several_inputs {
+                let input = flow.resets.first().map_or(0, |r| r.input);
+                cells.push(text(
+                    report
+                        .inputs
+                        .get(input)
+                        .map_or_else(String::new, |i| display_path(&i.path)),
+                ));
+            }
+            cells.extend([text(flow.client.to_string()), text(flow.server.to_string())]);
+            if view.wide {
+                cells.extend([
+                    text(flow.conn_state.clone()),
+                    text(flow.history.clone()),
+                    text(flow.close.to_string()),
+                    text(human_duration(flow.duration_s)),
+                    text(format!("{}/{}", flow.packets.client, flow.packets.server)),
+                ]);
+            }
+            cells
+        };
+        if shown.is_empty() {
+            let mut row = flow_cells(true);
+            row.extend([Cell::new("-"), Cell::new("-")]);
+            if view.wide {
+                row.push(Cell::new("-"));
+            }
+            table.add_row(row);
+            continue;
+        }
+        for (i, reset) in shown.iter().enumerate() {
+            let mut row = flow_cells(i == 0);
+            row.push(Cell::new(rst_cell(reset, view.wide)));
+            row.push(verdict_cell(
+                reset.verdict,
+                reset.confidence,
+                reset.scenario,
+                style,
+            ));
+            if view.wide {
+                row.push(Cell::new(short_reason(reset)));
+            }
+            table.add_row(row);
+        }
+        let more = (flow.resets.len() - shown.len()) as u64 + flow.resets_not_listed;
+        if more > 0 {
+            let mut row = flow_cells(false);
+            let follow_ups = flow.resets[shown.len()..]
+                .iter()
+                .filter(|r| r.follow_up_of.is_some())
+                .count();
+            row.push(Cell::new(format!("+{more} more")));
+            row.push(Cell::new(match follow_ups {
+                0 => String::new(),
+                1 => "(1 follow-up)".to_string(),
+                n => format!("({n} follow-ups)"),
+            }));
+            if view.wide {
+                row.push(Cell::new(""));
+            }
+            table.add_row(row);
+        }
+    }
+    table
+}
+
+/// A RST in one cell: frame and whose address (with `--wide`, flags and TTL too); a
+/// follow-up is marked `↳`.
+fn rst_cell(reset: &ResetReport, wide: bool) -> String {
+    let follow = if reset.follow_up_of.is_some() { "↳" } else { "" };
+    if wide {
+        format!(
+            "{follow}#{} {} {} ttl {}",
+            reset.frame, reset.from, reset.flags, reset.ttl
+        )
+    } else {
+        format!("{follow}#{} {}", reset.frame, reset.from)
+    }
+}
+
+fn input_name(report: &Report, input: usize) -> String {
+    if report.inputs.len() > 1 {
+        report
+            .inputs
+            .get(input)
+            .map_or_else(String::new, |i| format!(" of {}", display_path(&i.path)))
+    } else {
+        String::new()
+    }
 }
 
 /// A verdict's colour on a terminal: the same as the HTML report's badges.
@@ -130,7 +471,7 @@ fn short_reason(reset: &ResetReport) -> String {
 }
 
 /// The explanation of each listed flow's first reset, and its first piece of advice.
-fn explanations(flows: &[FlowReport]) -> Vec<String> {
+fn explanations(flows: &[&FlowReport]) -> Vec<String> {
     flows
         .iter()
         .filter_map(|flow| {
@@ -159,22 +500,13 @@ pub(super) fn human_duration(secs: f64) -> String {
     }
 }
 
-/// Counts as words: "1 flow", "2 flows".
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// One paragraph: inputs and packets, what was skipped and why, and how flows closed.
 pub fn summary_paragraph(report: &Report) -> String {
     let inputs = &report.inputs;
     let packets: u64 = inputs.iter().map(|i| i.packets).sum();
     let tcp: u64 = inputs.iter().map(|i| i.tcp_packets).sum();
     let skipped = [
-        (
-            inputs.iter().map(|i| i.filtered_packets).sum::<u64>(),
-            "filtered out",
-        ),
-        (inputs.iter().map(|i| i.non_tcp_packets).sum(), "not TCP"),
+        (inputs.iter().map(|i| i.non_tcp_packets).sum::<u64>(), "not TCP"),
         (
             inputs.iter().map(|i| i.truncated_packets).sum(),
             "truncated",
@@ -185,7 +517,7 @@ pub fn summary_paragraph(report: &Report) -> String {
         ),
         (
             inputs.iter().map(|i| i.copies_on_other_interfaces).sum(),
-            "copies seen on another interface",
+            "copies of a packet seen just before",
         ),
     ];
     let reasons: Vec<String> = skipped
@@ -199,16 +531,29 @@ pub fn summary_paragraph(report: &Report) -> String {
         format!("skipped: {}", reasons.join(", "))
     };
     let s = &report.summary;
-    format!(
-        "Read {} from {} ({} TCP; {}). {}: {} closed by FIN, {} by RST, {} not closed; {}.",
-        count(packets, "packet", "packets"),
-        count(inputs.len() as u64, "input", "inputs"),
-        tcp,
-        skipped_text,
-        count(s.tcp_flows, "TCP flow", "TCP flows"),
+    let mut text = format!(
+        "Read {} from {} ({tcp} TCP; {skipped_text}). {}: {} closed by FIN, {} by RST, {} not closed; {}.",
+        count(packets, "packet"),
+        count(inputs.len() as u64, "input"),
+        count(s.tcp_flows, "TCP flow"),
         s.closed_fin,
         s.closed_rst,
         s.not_closed,
-        count(s.resets, "RST segment", "RST segments"),
-    )
+        count(s.resets, "RST segment"),
+    );
+    let filtered: u64 = inputs.iter().map(|i| i.filtered_packets).sum();
+    if s.flows_not_selected > 0 || filtered > 0 {
+        text.push_str(&format!(
+            " The filter left out {} ({} not matching; analysed all the same).",
+            count(s.flows_not_selected, "flow"),
+            count(filtered, "frame")
+        ));
+    }
+    if s.flows_narrowed_out > 0 {
+        text.push_str(&format!(
+            " {} not listed (--verdict, --scenario, --host, --port).",
+            count(s.flows_narrowed_out, "flow")
+        ));
+    }
+    text
 }

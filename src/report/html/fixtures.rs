@@ -5,6 +5,8 @@ use chrono::{SecondsFormat, TimeDelta};
 
 use super::timestamps::parse_ts;
 use super::write_html;
+use crate::report::diagnosis::Diagnosis;
+use crate::report::view::View;
 use crate::report::{
     Endpoint, EvidenceReport, FlowReport, InputReport, PacketReport, PerSide, ReckoningReport,
     Report, ResetReport, SCHEMA, Summary, Tool, VerdictCounts,
@@ -80,6 +82,13 @@ pub(super) fn reset(frame: u64, at_ms: f64, verdict: &'static str, ttl: u8) -> R
             prior_path: 0.3,
             posterior_path: 0.97,
         },
+        device_hops: None,
+        silence_before_s: None,
+        sender_ttl: None,
+        follow_up_of: None,
+        at_ns: parse_ts(&ts(at_ms))
+            .and_then(|t| t.timestamp_nanos_opt())
+            .unwrap_or(0),
         explanation: "A device 2 hops away reset the connection.".to_string(),
         advice: vec!["Send TCP keepalives more often.".to_string()],
         packets_before: Vec::new(),
@@ -155,7 +164,12 @@ fn input(path: &str) -> InputReport {
     }
 }
 
+/// A report of `flows`, its diagnosis counted from them as the builder counts it.
 pub(super) fn report(flows: Vec<FlowReport>) -> Report {
+    let mut diagnosis = Diagnosis::default();
+    for flow in &flows {
+        diagnosis.add(flow);
+    }
     Report {
         schema: SCHEMA,
         tool: Tool {
@@ -169,6 +183,7 @@ pub(super) fn report(flows: Vec<FlowReport>) -> Report {
             tcp_flows: flows.len() as u64,
             resets: flows.iter().map(|f| f.resets.len() as u64).sum(),
             verdicts: VerdictCounts::default(),
+            groups: diagnosis.groups(),
             ..Summary::default()
         },
         flows,
@@ -179,6 +194,7 @@ pub(super) fn report(flows: Vec<FlowReport>) -> Report {
 /// A firewall reset 8 s after a quiet handshake: idle break and device line.
 pub(super) fn firewall_flow(id: u64) -> FlowReport {
     let mut rst = reset(6, 8052.0, "firewall", 62);
+    rst.device_hops = Some(2);
     rst.packets_before = handshake(0.0, 8052.0);
     flow(id, vec![rst])
 }
@@ -192,6 +208,6 @@ pub(super) fn peer_flow(id: u64) -> FlowReport {
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = Vec::new();
-    write_html(report, &mut out).unwrap();
+    write_html(report, &View::default(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }

@@ -1,29 +1,46 @@
-//! The per-flow sections: for each listed flow with resets, its facts and ladder diagram, then
-//! for each reset its verdict, the Wireshark filter that finds it, the evidence table, the
-//! explanation and the advice. The ladder itself is drawn by `ladder`.
+//! The flow sections: for each group with a section, its first flows in full (facts, ladder,
+//! then for each reset its verdict, explanation, advice, evidence and the Wireshark filter
+//! that finds it) and its next flows as table rows; then one table of the other groups'
+//! flows. What goes where is `plan`'s choice; the ladder is drawn by `ladder`.
 
 use std::io::{self, Write};
 
 use super::format::{badge, flag_names, human_duration, points_class};
 use super::ladder::write_ladder;
-use super::lanes::hops;
+use super::plan::{Plan, Section};
 use super::{escape, fact};
+use crate::report::diagnosis::{self, count, hops_in_words};
+use crate::report::ticket::weight;
+use crate::report::view::{View, display_path};
 use crate::report::{FlowReport, PacketReport, Report, ResetReport};
 
-/// The listed flows that have at least one reset.
-pub(super) fn reset_flows(report: &Report) -> impl Iterator<Item = &FlowReport> {
-    report.flows.iter().filter(|f| !f.resets.is_empty())
-}
-
-/// One section per flow with resets.
-pub(super) fn write_flows(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// The group sections and the table of the other flows.
+pub(super) fn write_flows(
+    report: &Report,
+    view: &View,
+    plan: &Plan<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "<main class=\"flows\">")?;
-    let mut any = false;
-    for flow in reset_flows(report) {
-        any = true;
-        write_flow(report, flow, out)?;
+    for section in &plan.sections {
+        write_section(report, view, section, out)?;
     }
-    if !any {
+    if !plan.others.is_empty() {
+        writeln!(
+            out,
+            "<section class=\"group\" id=\"other-flows\">\n<h2>Flows of the other groups</h2>"
+        )?;
+        write_rows(report, view, &plan.others, out)?;
+        if plan.others_not_shown > 0 {
+            writeln!(
+                out,
+                "<p class=\"note\">{} not shown: --all lists every flow, --format json gives them all.</p>",
+                count(plan.others_not_shown, "more flow")
+            )?;
+        }
+        writeln!(out, "</section>")?;
+    }
+    if plan.sections.iter().all(|s| s.full.is_empty()) && plan.others.is_empty() {
         writeln!(
             out,
             "<p class=\"no-resets\">No listed flow has a reset.</p>"
@@ -32,32 +49,126 @@ pub(super) fn write_flows(report: &Report, out: &mut dyn Write) -> io::Result<()
     writeln!(out, "</main>")
 }
 
-/// A flow's facts, its ladder diagram, then each of its resets.
-fn write_flow(report: &Report, flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+/// One group: its sentence, its first flows in full, the next as rows.
+fn write_section(
+    report: &Report,
+    view: &View,
+    section: &Section<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(group) = report.summary.groups.get(section.group) else {
+        return Ok(());
+    };
+    let n = section.group + 1;
     writeln!(
         out,
-        "<section class=\"flow\" id=\"flow-{id}\">\n<h2>Flow {id}: {} &rarr; {}</h2>",
+        "<section class=\"group\" id=\"group-{n}-flows\">\n<h2>Group {n}: {} <code>{}</code>, {}</h2>",
+        badge(group.verdict),
+        escape(group.scenario),
+        count(group.resets, "reset")
+    )?;
+    writeln!(
+        out,
+        "<p>{}.</p>",
+        escape(&diagnosis::sentence(group))
+    )?;
+    for flow in &section.full {
+        write_flow(report, view, flow, out)?;
+    }
+    if !section.rows.is_empty() {
+        writeln!(out, "<h3>More flows of group {n}</h3>")?;
+        write_rows(report, view, &section.rows, out)?;
+    }
+    if section.not_shown > 0 {
+        writeln!(
+            out,
+            "<p class=\"note\">{} of this group not shown: --all lists every flow, --format json gives them all with their evidence.</p>",
+            count(section.not_shown, "more flow")
+        )?;
+    }
+    writeln!(out, "</section>")
+}
+
+/// Flows one per row: id, time, ends, first RST, verdict, scenario, further resets.
+fn write_rows(
+    report: &Report,
+    view: &View,
+    flows: &[&FlowReport],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let several = report.inputs.len() > 1;
+    writeln!(
+        out,
+        "<table class=\"flow-rows\">\n<tr><th>Flow</th><th>Time</th>{}<th>Client</th>\
+         <th>Server</th><th>First RST</th><th>Sent by</th><th>Scenario</th><th>More</th></tr>",
+        if several { "<th>File</th>" } else { "" }
+    )?;
+    for flow in flows {
+        let Some(first) = flow.resets.first() else {
+            continue;
+        };
+        let file = if several {
+            let name = report
+                .inputs
+                .get(first.input)
+                .map_or_else(String::new, |i| display_path(&i.path));
+            format!("<td>{}</td>", escape(&name))
+        } else {
+            String::new()
+        };
+        let more = (flow.resets.len() - 1) as u64 + flow.resets_not_listed;
+        writeln!(
+            out,
+            "<tr><td class=\"num\">{}</td><td>{}</td>{file}<td>{}</td><td>{}</td>\
+             <td>frame {} from the {}, {}</td><td>{} {:.2}</td><td><code>{}</code></td>\
+             <td class=\"num\">{}</td></tr>",
+            flow.id,
+            escape(&view.time(&first.ts)),
+            escape(&flow.client.to_string()),
+            escape(&flow.server.to_string()),
+            first.frame,
+            escape(first.from),
+            escape(&flag_names(&first.flags)),
+            badge(first.verdict),
+            first.confidence,
+            escape(first.scenario),
+            if more > 0 { format!("+{more}") } else { String::new() },
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+/// A flow's facts, its ladder diagram, then each of its resets.
+fn write_flow(
+    report: &Report,
+    view: &View,
+    flow: &FlowReport,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "<section class=\"flow\" id=\"flow-{id}\">\n<h3>Flow {id}: {} &rarr; {}</h3>",
         escape(&flow.client.to_string()),
         escape(&flow.server.to_string()),
         id = flow.id,
     )?;
-    write_flow_facts(flow, out)?;
-    write_ladder(flow, report.inputs.len() > 1, out)?;
+    write_flow_facts(flow, view, out)?;
+    write_ladder(flow, report.inputs.len() > 1, view, out)?;
     for reset in &flow.resets {
-        write_reset(report, flow.id, reset, out)?;
+        write_reset(report, view, flow.id, reset, out)?;
     }
     if flow.resets_not_listed > 0 {
         writeln!(
             out,
-            "<p class=\"note\">{} more RST segments in this flow were counted but not listed.</p>",
-            flow.resets_not_listed
+            "<p class=\"note\">{} in this flow counted but not listed.</p>",
+            count(flow.resets_not_listed, "more RST segment")
         )?;
     }
     writeln!(out, "</section>")
 }
 
 /// Endpoints, state, history, duration and per-side counters.
-fn write_flow_facts(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_flow_facts(flow: &FlowReport, view: &View, out: &mut dyn Write) -> io::Result<()> {
     let per_side = |c: u64, s: u64| format!("client {c}, server {s}");
     writeln!(out, "<dl class=\"facts flow-facts\">")?;
     let endpoints = format!(
@@ -76,8 +187,8 @@ fn write_flow_facts(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
     let duration = format!(
         "{} ({} to {})",
         human_duration(flow.duration_s),
-        escape(&flow.first_ts),
-        escape(&flow.last_ts)
+        escape(&view.moment(&flow.first_ts)),
+        escape(&view.moment(&flow.last_ts))
     );
     fact(out, "Duration", &duration)?;
     fact(
@@ -104,16 +215,22 @@ fn write_flow_facts(flow: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</dl>")
 }
 
-/// One reset: verdict, where to find it, the evidence table, explanation and advice.
+/// One reset: verdict, what it was, the explanation and advice, then the evidence and
+/// where to find it.
 fn write_reset(
     report: &Report,
+    view: &View,
     flow: u64,
     reset: &ResetReport,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let follow = match reset.follow_up_of {
+        Some(frame) => format!(" <span class=\"muted\">follows frame {frame}</span>"),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "<div class=\"reset\" id=\"reset-{flow}-{}-{}\">\n<h3>RST at frame {} {}</h3>",
+        "<div class=\"reset\" id=\"reset-{flow}-{}-{}\">\n<h4>RST at frame {} {}{follow}</h4>",
         reset.input,
         reset.frame,
         reset.frame,
@@ -136,36 +253,39 @@ fn write_reset(
         escape(reset.from),
         escape(&reset.src.to_string()),
         escape(&reset.dst.to_string()),
-        escape(&reset.ts)
+        escape(&view.moment(&reset.ts))
     );
     fact(out, "Sent as", &sent_as)?;
     fact(out, "Segment", &escape(&segment_text(reset)))?;
     writeln!(out, "</dl>")?;
-    write_wireshark_hint(report, reset, out)?;
-    write_evidence(reset, out)?;
     writeln!(
         out,
         "<p class=\"explanation\">{}</p>",
         escape(&reset.explanation)
     )?;
     write_advice(&reset.advice, out)?;
+    write_evidence(reset, out)?;
+    write_wireshark_hint(report, reset, out)?;
     writeln!(out, "</div>")
 }
 
-/// The RST's header fields in one line.
+/// The RST's header fields in one line, and the sender's distance when the verdict fixed it.
 fn segment_text(reset: &ResetReport) -> String {
     let ack = reset.ack.map(|a| format!(" ack {a}")).unwrap_or_default();
     let ip_id = reset
         .ip_id
         .map(|i| format!(", IP ID {i}"))
         .unwrap_or_default();
+    let distance = reset
+        .device_hops
+        .map(|h| format!(" (sent {})", hops_in_words(h)))
+        .unwrap_or_default();
     format!(
-        "{} seq {}{ack} len {}, TTL {} ({} hops){ip_id}, checksum {}",
+        "{} seq {}{ack} len {}, TTL {}{distance}{ip_id}, checksum {}",
         flag_names(&reset.flags),
         reset.seq,
         reset.len,
         reset.ttl,
-        hops(reset.ttl),
         reset.checksum
     )
 }
@@ -179,12 +299,12 @@ fn write_wireshark_hint(
     let path = report
         .inputs
         .get(reset.input)
-        .map_or("the capture", |i| i.path.as_str());
+        .map_or_else(|| "the capture".to_string(), |i| display_path(&i.path));
     write!(
         out,
         "<p class=\"wireshark\">Open <code>{}</code> in Wireshark with the display filter \
          <code>frame.number == {}</code>.",
-        escape(path),
+        escape(&path),
         reset.frame
     )?;
     let frames_of = |packets: &[PacketReport]| -> Vec<u64> {
@@ -238,19 +358,29 @@ fn write_evidence(reset: &ResetReport, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "<table class=\"evidence\">\n<tr><th>Signal</th><th>Points to</th><th>Detail</th></tr>"
+        "<table class=\"evidence\">\n<tr><th>Signal</th><th>Points to</th><th>Weight</th>\
+         <th>Detail</th></tr>"
     )?;
     for evidence in &reset.evidence {
         writeln!(
             out,
-            "<tr><td><code>{}</code></td><td class=\"points-{}\">{}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td class=\"points-{}\">{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
             escape(&evidence.signal),
             points_class(evidence.points_to),
             escape(evidence.points_to),
+            escape(&weight(evidence.ratio, evidence.counted)),
             escape(&evidence.detail)
         )?;
     }
-    writeln!(out, "</table>")
+    writeln!(
+        out,
+        "</table>\n<p class=\"muted reckoning\">Reckoning ({}): P(a device on the path) {:.3} \
+         before the evidence, {:.3} after.</p>",
+        escape(reset.reckoning.situation),
+        reset.reckoning.prior_path,
+        reset.reckoning.posterior_path
+    )
 }
 
 /// The advice list, when there is any.

@@ -8,17 +8,21 @@ use std::io::{self, Write};
 use super::escape;
 use super::format::{flag_names, verdict_colour};
 use super::lanes::{CLIENT_X, Lanes, SERVER_X, hops, is_path_verdict, side_x};
-use super::rows::{Item, Row, ladder_rows, offset_label, with_breaks};
+use super::rows::{Item, Row, ladder_rows, needs_microseconds, offset_label, with_breaks};
 use crate::report::FlowReport;
+use crate::report::diagnosis::{count, hops_in_words};
+use crate::report::view::View;
 
 /// Width of a ladder diagram, in SVG units.
 const LADDER_WIDTH: f64 = 900.0;
 /// Right edge of the time labels, and left edge of the frame labels.
 const TIME_X: f64 = CLIENT_X - 14.0;
 const FRAME_X: f64 = SERVER_X + 14.0;
-/// Height of one packet's row; a forged RST's row is taller by its "claims to be" line.
+/// Height of one packet's row; a forged RST's row is taller by its "claims to be" line, and a
+/// label split in two lines by one line.
 const ROW: f64 = 34.0;
 const CLAIM_ROW: f64 = 14.0;
+const LINE: f64 = 13.0;
 /// Height of an idle break.
 const GAP_ROW: f64 = 46.0;
 /// Rough width of one character of an 11px monospace label.
@@ -29,11 +33,13 @@ const CHAR_WIDTH: f64 = 6.6;
 pub(super) fn write_ladder(
     flow: &FlowReport,
     multi_input: bool,
+    view: &View,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let rows = ladder_rows(flow);
     let items = with_breaks(&rows);
     let lanes = Lanes::measure(flow, &rows);
+    let fine = needs_microseconds(&rows);
     let top = if lanes.device.is_some() { 124.0 } else { 96.0 };
     let height = top + items.iter().map(|i| item_height(i, &lanes)).sum::<f64>() + 16.0;
     writeln!(
@@ -48,17 +54,21 @@ pub(super) fn write_ladder(
     let mut y = top;
     for item in &items {
         match item {
-            Item::Packet(row) => write_packet(row, &lanes, y, multi_input, out)?,
+            Item::Packet(row) => write_packet(row, &lanes, y, multi_input, fine, view, out)?,
             Item::Gap(seconds) => write_gap(*seconds, y, out)?,
         }
         y += item_height(item, &lanes);
     }
     writeln!(out, "</svg>")?;
     let first_frame = flow.resets.first().map_or(0, |r| r.frame);
-    let device_text = if lanes.device.is_some() {
-        " The dashed line is the device the verdict blames, placed by its hop count."
-    } else {
-        ""
+    let device_text = match &lanes.device {
+        Some(device) if device.hops.is_some() => {
+            " The dashed line is the device the verdict blames, at its distance from the capture point."
+        }
+        Some(_) => {
+            " The dashed line is the device the verdict blames; its distance is unknown, so it is drawn half-way."
+        }
+        None => "",
     };
     writeln!(
         out,
@@ -72,8 +82,11 @@ pub(super) fn write_ladder(
 fn item_height(item: &Item<'_, '_>, lanes: &Lanes<'_>) -> f64 {
     match item {
         Item::Gap(_) => GAP_ROW,
-        Item::Packet(row) if is_forged(row, lanes) => ROW + CLAIM_ROW,
-        Item::Packet(_) => ROW,
+        Item::Packet(row) => {
+            let claim = if is_forged(row, lanes) { CLAIM_ROW } else { 0.0 };
+            let lines = label_lines(row, lanes).len() as f64;
+            ROW + claim + (lines - 1.0) * LINE
+        }
     }
 }
 
@@ -82,7 +95,8 @@ fn is_forged(row: &Row<'_>, lanes: &Lanes<'_>) -> bool {
     lanes.device.is_some() && row.reset.is_some_and(|r| is_path_verdict(r.verdict))
 }
 
-/// Labels above each line: role, address, usual TTL and hops, and the capture point.
+/// Labels above each line: role, address, usual TTL and distance; the capture point; the
+/// device and its distance.
 fn write_lane_heads(flow: &FlowReport, lanes: &Lanes<'_>, out: &mut dyn Write) -> io::Result<()> {
     for (side, endpoint, ttl) in [
         ("client", &flow.client, lanes.client_ttl),
@@ -91,41 +105,57 @@ fn write_lane_heads(flow: &FlowReport, lanes: &Lanes<'_>, out: &mut dyn Write) -
         let x = side_x(side);
         let hop_text = ttl.map_or_else(
             || "TTL unknown".to_string(),
-            |ttl| format!("{side}: TTL {ttl}, {} hops", hops(ttl)),
+            |t| {
+                let learnt = if t.from_other_flows {
+                    " (its other flows)"
+                } else {
+                    ""
+                };
+                format!("TTL {}{learnt}, {}", t.ttl, count(u64::from(hops(t.ttl)), "hop"))
+            },
         );
         writeln!(
             out,
             "<text x=\"{x}\" y=\"18\" text-anchor=\"middle\" class=\"head\">{side}</text>\
              <text x=\"{x}\" y=\"34\" text-anchor=\"middle\">{}</text>\
-             <text x=\"{x}\" y=\"50\" text-anchor=\"middle\" class=\"muted\">{hop_text}</text>",
-            escape(&endpoint.to_string())
+             <text x=\"{x}\" y=\"50\" text-anchor=\"middle\" class=\"muted\">{}</text>",
+            escape(&endpoint.to_string()),
+            escape(&hop_text)
         )?;
     }
-    if let Some(side) = lanes.capture_side() {
+    if let Some(x) = lanes.capture_x {
         writeln!(
             out,
-            "<text x=\"{}\" y=\"66\" text-anchor=\"middle\" class=\"capture-point muted\">\
-             &#9673; capture point</text>",
-            side_x(side)
+            "<text x=\"{x:.1}\" y=\"66\" text-anchor=\"middle\" class=\"capture-point muted\">\
+             &#9673; capture point</text>"
         )?;
     }
     if let Some(device) = &lanes.device {
+        let distance = device
+            .hops
+            .map_or_else(|| "distance unknown".to_string(), hops_in_words);
+        // The label stands beside the line, on the side with room, so it crosses no other line.
+        let (x, anchor) = if device.x > (CLIENT_X + SERVER_X) / 2.0 {
+            (device.x - 6.0, "end")
+        } else {
+            (device.x + 6.0, "start")
+        };
         writeln!(
             out,
-            "<text x=\"{x:.1}\" y=\"88\" text-anchor=\"middle\" class=\"head lbl\" \
-             fill=\"{}\">{}?</text><text x=\"{x:.1}\" y=\"104\" text-anchor=\"middle\" \
-             class=\"muted lbl\">RST: TTL {}, {} hops</text>",
+            "<text x=\"{x:.1}\" y=\"88\" text-anchor=\"{anchor}\" class=\"head lbl\" \
+             fill=\"{}\">{}? RST TTL {}</text><text x=\"{x:.1}\" y=\"104\" \
+             text-anchor=\"{anchor}\" class=\"muted lbl\">{}</text>",
             verdict_colour(device.reset.verdict),
             escape(device.reset.verdict),
             device.reset.ttl,
-            hops(device.reset.ttl),
-            x = device.x
+            escape(&distance),
         )?;
     }
     Ok(())
 }
 
-/// The vertical lines: solid for the endpoints, dashed for the device.
+/// The vertical lines: solid for the endpoints, dashed for the device, dotted for the capture
+/// point when it stands between them.
 fn write_lane_lines(lanes: &Lanes<'_>, height: f64, out: &mut dyn Write) -> io::Result<()> {
     let bottom = height - 8.0;
     for x in [CLIENT_X, SERVER_X] {
@@ -133,6 +163,16 @@ fn write_lane_lines(lanes: &Lanes<'_>, height: f64, out: &mut dyn Write) -> io::
             out,
             "<line class=\"lane\" x1=\"{x}\" y1=\"74\" x2=\"{x}\" y2=\"{bottom}\" \
              stroke=\"#333\" stroke-width=\"2\"/>"
+        )?;
+    }
+    if let Some(x) = lanes.capture_x
+        && x > CLIENT_X + 1.0
+        && x < SERVER_X - 1.0
+    {
+        writeln!(
+            out,
+            "<line class=\"lane capture\" x1=\"{x:.1}\" y1=\"74\" x2=\"{x:.1}\" y2=\"{bottom}\" \
+             stroke=\"#999\" stroke-width=\"1\" stroke-dasharray=\"1 4\"/>"
         )?;
     }
     if let Some(device) = &lanes.device {
@@ -153,14 +193,20 @@ fn write_packet(
     lanes: &Lanes<'_>,
     top: f64,
     multi_input: bool,
+    fine: bool,
+    view: &View,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let y = top + 22.0;
+    let lines = label_lines(row, lanes);
+    let y = top + 22.0 + (lines.len() as f64 - 1.0) * LINE;
     let (x1, x2) = lanes.arrow_ends(row);
     let class = if row.is_rst() { "pkt rst" } else { "pkt" };
     let tooltip = format!(
         "frame {} (input {}), {}, from the {}",
-        row.frame, row.input, row.ts, row.from
+        row.frame,
+        row.input,
+        view.time(row.ts),
+        row.from
     );
     writeln!(
         out,
@@ -169,20 +215,22 @@ fn write_packet(
         escape(&tooltip)
     )?;
     write_arrow(x1, x2, y, row.is_rst(), out)?;
-    let label = packet_label(row);
-    writeln!(
-        out,
-        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" class=\"lbl\">{}</text>",
-        label_x(x1, x2, &label),
-        y - 6.0,
-        escape(&label)
-    )?;
+    let span = lanes.label_span();
+    for (i, line) in lines.iter().enumerate() {
+        let line_y = y - 6.0 - (lines.len() - 1 - i) as f64 * LINE;
+        writeln!(
+            out,
+            "<text x=\"{:.1}\" y=\"{line_y}\" text-anchor=\"middle\" class=\"lbl\">{}</text>",
+            label_x(x1, x2, line, span),
+            escape(line)
+        )?;
+    }
     if is_forged(row, lanes) {
         let claim = format!("claims to be the {}", row.from);
         writeln!(
             out,
             "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" class=\"lbl claim\">{}</text>",
-            label_x(x1, x2, &claim),
+            label_x(x1, x2, &claim, span),
             y + 15.0,
             escape(&claim)
         )?;
@@ -197,7 +245,7 @@ fn write_packet(
         "<text x=\"{TIME_X}\" y=\"{}\" text-anchor=\"end\" class=\"muted\">{}</text>\
          <text x=\"{FRAME_X}\" y=\"{}\" class=\"muted\">{frame}</text>\n</g>",
         y + 4.0,
-        offset_label(row.at_ms),
+        offset_label(row.at_ms, fine),
         y + 4.0,
     )
 }
@@ -257,27 +305,36 @@ fn zigzag(left: f64, right: f64, y: f64) -> String {
     points.join(" ")
 }
 
-/// Flags, sequence numbers, length and TTL of one packet.
-fn packet_label(row: &Row<'_>) -> String {
+/// Flags, sequence numbers, length and TTL of one packet: one line when it fits the space
+/// labels may use, else two (flags, length and TTL; then the sequence numbers).
+fn label_lines(row: &Row<'_>, lanes: &Lanes<'_>) -> Vec<String> {
     let ack = row.ack.map(|a| format!(" ack {a}")).unwrap_or_default();
-    format!(
-        "{} seq {}{ack} len {} TTL {}",
-        flag_names(row.flags),
-        row.seq,
-        row.len,
-        row.ttl
-    )
+    let flags = flag_names(row.flags);
+    let one = format!("{flags} seq {}{ack} len {} TTL {}", row.seq, row.len, row.ttl);
+    let (low, high) = lanes.label_span();
+    if text_width(&one) <= high - low {
+        vec![one]
+    } else {
+        vec![
+            format!("{flags} len {} TTL {}", row.len, row.ttl),
+            format!("seq {}{ack}", row.seq),
+        ]
+    }
 }
 
-/// Where a label centred on its arrow fits between the endpoint lines.
-fn label_x(x1: f64, x2: f64, label: &str) -> f64 {
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * CHAR_WIDTH
+}
+
+/// Where a label centred on its arrow fits inside `span` (never across the device's line).
+fn label_x(x1: f64, x2: f64, label: &str, span: (f64, f64)) -> f64 {
     let middle = (x1 + x2) / 2.0;
-    let half = label.chars().count() as f64 * CHAR_WIDTH / 2.0;
-    let (low, high) = (CLIENT_X + 4.0 + half, SERVER_X - 4.0 - half);
+    let half = text_width(label) / 2.0;
+    let (low, high) = (span.0 + half, span.1 - half);
     if low <= high {
         middle.clamp(low, high)
     } else {
-        (CLIENT_X + SERVER_X) / 2.0
+        (span.0 + span.1) / 2.0
     }
 }
 
@@ -290,11 +347,11 @@ mod tests {
     fn firewall_verdict_draws_the_device_line() {
         let page = render(&report(vec![firewall_flow(1)]));
         assert!(page.contains("class=\"lane device\""));
-        assert!(page.contains(">firewall?</text>"));
+        assert!(page.contains(">firewall? RST TTL 62</text>"));
         assert!(page.contains("claims to be the server"));
-        assert!(page.contains("RST: TTL 62, 2 hops"));
-        assert!(page.contains("server: TTL 52, 12 hops"));
-        assert!(page.contains("client: TTL 64, 0 hops"));
+        assert!(page.contains(">2 hops from the capture point</text>"));
+        assert!(page.contains("TTL 52, 12 hops"));
+        assert!(page.contains("TTL 64, 0 hops"));
         assert!(page.contains("capture point"));
         // The forged RST starts on the device's line: 2 of the server's 12 hops from the
         // client's side, where the capture point is.

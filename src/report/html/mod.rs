@@ -1,25 +1,30 @@
 //! The HTML view: one self-contained page (inline CSS and inline SVG; no script, no font, no
-//! URL) with the capture facts, a summary with a timeline of the resets, and for each flow
-//! with resets its evidence and a ladder diagram. It renders a [`Report`] and decides
-//! nothing: verdicts, scenarios and evidence come from the report; only the drawing (hop
-//! estimates from TTLs, where the forging device stands, idle breaks) is worked out here.
+//! URL) that opens with the headline verdict and the diagnosis, then what was read with a
+//! timeline of the resets, then a section per heavy group with its first flows in full
+//! (explanation, evidence, ladder diagram) and the others as rows. It stays small on any
+//! capture (`plan` bounds it). It renders a [`Report`] and decides nothing: verdicts,
+//! scenarios and evidence come from the report; only the drawing (hop estimates from TTLs,
+//! where the capture point and the blamed device stand, idle breaks) is worked out here.
 //!
 //! Every string that came from a capture or a user goes through [`escape`], inside SVG too,
 //! so the page is safe to open whatever the capture held. The output is deterministic (no
 //! clock, no hash order) so golden tests can compare it.
 //!
 //! This file writes the page: its head, the capture facts and the summary. The rest is one
-//! job per module: `flow` (the per-flow and per-reset sections), `timeline` (the summary's
-//! SVG), `ladder` (each flow's SVG) with `rows` and `lanes` (what it draws, and where its
-//! lines stand), `timestamps` (the report's times and the capture's span), `format` (small
-//! text helpers) and `style` (the CSS).
+//! job per module: `diagnosis` (headline and groups), `plan` (what is shown in full),
+//! `flow` (the group, flow and reset sections), `timeline` (the summary's SVG), `ladder`
+//! (each flow's SVG) with `rows` and `lanes` (what it draws, and where its lines stand),
+//! `timestamps` (the report's times and the capture's span), `format` (small text helpers)
+//! and `style` (the CSS).
 
+mod diagnosis;
 #[cfg(test)]
 mod fixtures;
 mod flow;
 mod format;
 mod ladder;
 mod lanes;
+mod plan;
 mod rows;
 mod style;
 mod timeline;
@@ -27,20 +32,35 @@ mod timestamps;
 
 use std::io::{self, Write};
 
-use super::{FlowReport, InputReport, Report, table};
-use flow::{reset_flows, write_flows};
+use super::view::{View, display_path};
+use super::{InputReport, Report, table};
+use diagnosis::{write_diagnosis, write_headline};
+use flow::write_flows;
 use format::{badge, human_span};
+use plan::Plan;
 use style::CSS;
 use timeline::write_timeline;
 use timestamps::capture_span;
 
 /// Writes the whole report as one self-contained HTML page.
-pub fn write_html(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_html(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    let plan = Plan::new(report, view.all);
     write_head(out)?;
     writeln!(out, "<body>")?;
-    write_facts(report, out)?;
-    write_summary(report, out)?;
-    write_flows(report, out)?;
+    writeln!(out, "<header class=\"top\">\n<h1>rstscope report</h1>")?;
+    if report.anonymized {
+        writeln!(
+            out,
+            "<p class=\"note anonymized\">Anonymised report: every address (and file name) is \
+             replaced, consistently and prefix-preserving. Ports and TCP details are real.</p>"
+        )?;
+    }
+    write_headline(report, out)?;
+    writeln!(out, "</header>")?;
+    write_diagnosis(report, view, &|id| plan.is_full(id), out)?;
+    write_facts(report, view, out)?;
+    write_summary(report, view, out)?;
+    write_flows(report, view, &plan, out)?;
     writeln!(out, "</body>\n</html>")
 }
 
@@ -82,23 +102,16 @@ fn write_head(out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// Title, version, command line, anonymisation note, time range and the inputs table.
-fn write_facts(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "<header class=\"facts\">\n<h1>rstscope report</h1>")?;
-    if report.anonymized {
-        writeln!(
-            out,
-            "<p class=\"note anonymized\">Addresses in this report are anonymised \
-             (prefix-preserving).</p>"
-        )?;
-    }
+/// Version, command line, time range and the inputs table.
+fn write_facts(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "<section class=\"facts\">\n<h2>What was read</h2>")?;
     writeln!(out, "<dl class=\"facts run\">")?;
     fact(out, "rstscope version", &escape(report.tool.version))?;
     if let Some(span) = capture_span(report) {
         let range = format!(
             "{} to {} ({})",
-            escape(span.start_text),
-            escape(span.end_text),
+            escape(&view.moment(span.start_text)),
+            escape(&view.moment(span.end_text)),
             human_span(span.seconds())
         );
         fact(out, "Time range", &range)?;
@@ -111,8 +124,8 @@ fn write_facts(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             escape(&report.command)
         )?;
     }
-    write_inputs(&report.inputs, out)?;
-    writeln!(out, "</header>")
+    write_inputs(&report.inputs, view, out)?;
+    writeln!(out, "</section>")
 }
 
 /// One `<dt>`/`<dd>` pair; `html` is already escaped.
@@ -121,7 +134,7 @@ fn fact(out: &mut dyn Write, term: &str, html: &str) -> io::Result<()> {
 }
 
 /// The inputs table: one row per capture file or interface.
-fn write_inputs(inputs: &[InputReport], out: &mut dyn Write) -> io::Result<()> {
+fn write_inputs(inputs: &[InputReport], view: &View, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<table class=\"inputs\">")?;
     writeln!(
         out,
@@ -135,12 +148,12 @@ fn write_inputs(inputs: &[InputReport], out: &mut dyn Write) -> io::Result<()> {
             "<tr><td class=\"num\">{index}</td><td><code>{}</code></td><td>{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&input.path),
+            escape(&display_path(&input.path)),
             escape(&input.link_type),
             input.packets,
             input.tcp_packets,
-            escape(input.first_ts.as_deref().unwrap_or("-")),
-            escape(input.last_ts.as_deref().unwrap_or("-")),
+            escape(&input.first_ts.as_deref().map_or("-".to_string(), |t| view.moment(t))),
+            escape(&input.last_ts.as_deref().map_or("-".to_string(), |t| view.moment(t))),
             input.truncated_packets,
             input.undecodable_packets,
             if input.complete { "yes" } else { "no: cut off" },
@@ -166,8 +179,8 @@ fn dropped_text(input: &InputReport) -> String {
     }
 }
 
-/// Summary paragraph, close and verdict counts, warnings, the timeline and the flow index.
-fn write_summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// Summary paragraph, close and verdict counts, warnings and the timeline.
+fn write_summary(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<section class=\"summary\">\n<h2>Summary</h2>")?;
     writeln!(out, "<p>{}</p>", escape(&table::summary_paragraph(report)))?;
     writeln!(out, "<div class=\"counts\">")?;
@@ -175,8 +188,7 @@ fn write_summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_verdict_counts(report, out)?;
     writeln!(out, "</div>")?;
     write_warnings(&report.warnings, out)?;
-    write_timeline(report, out)?;
-    write_flow_index(report, out)?;
+    write_timeline(report, view, out)?;
     writeln!(out, "</section>")
 }
 
@@ -243,35 +255,6 @@ fn write_warnings(warnings: &[String], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</ul>")
 }
 
-/// A table of the flows with resets, each linking to its section.
-fn write_flow_index(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let flows: Vec<&FlowReport> = reset_flows(report).collect();
-    if flows.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "<h3>Flows with resets</h3>\n<table class=\"flow-index\">\n<tr><th>Flow</th>\
-         <th>Client</th><th>Server</th><th>Resets</th><th>Verdicts</th><th>Scenarios</th></tr>"
-    )?;
-    for flow in flows {
-        let verdicts: Vec<String> = flow.resets.iter().map(|r| badge(r.verdict)).collect();
-        let scenarios: Vec<String> = flow.resets.iter().map(|r| escape(r.scenario)).collect();
-        writeln!(
-            out,
-            "<tr><td><a href=\"#flow-{id}\">{id}</a></td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&flow.client.to_string()),
-            escape(&flow.server.to_string()),
-            flow.resets.len() as u64 + flow.resets_not_listed,
-            verdicts.join(" "),
-            scenarios.join(", "),
-            id = flow.id,
-        )?;
-    }
-    writeln!(out, "</table>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,12 +309,12 @@ mod tests {
         rep.inputs[0].dropped_by_kernel = Some(7);
         let page = render(&rep);
         assert!(page.contains("<h1>rstscope report</h1>"));
-        assert!(page.contains("Addresses in this report are anonymised (prefix-preserving)"));
+        assert!(page.contains("Anonymised report: every address"));
         assert!(page.contains("<code class=\"command\">rstscope analyze trace.pcap</code>"));
         assert!(page.contains("no: cut off"));
         assert!(page.contains("7 by kernel"));
         assert!(page.contains("<svg class=\"timeline\""));
-        assert_eq!(page.matches("class=\"reset-mark v-firewall\"").count(), 1);
+        assert_eq!(page.matches("class=\"bar v-firewall\"").count(), 1);
         assert!(page.contains("frame.number == 6"));
         assert!(page.contains("<code>frame.number in {1 2 3 4 5 6}</code>"));
         assert!(page.contains("<table class=\"evidence\">"));

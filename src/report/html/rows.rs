@@ -131,12 +131,28 @@ fn lower_median(values: &[f64]) -> f64 {
     }
 }
 
-/// Time from the first reset: milliseconds up to 10 s, seconds beyond.
-pub(super) fn offset_label(ms: f64) -> String {
-    if ms.abs() < 0.05 {
+/// True when two neighbouring rows are less than a millisecond apart (and not at the same
+/// instant): their times must keep microseconds to tell them apart.
+pub(super) fn needs_microseconds(rows: &[Row<'_>]) -> bool {
+    rows.windows(2).any(|pair| {
+        let gap = (pair[1].at_ms - pair[0].at_ms).abs();
+        gap > 0.0 && gap < 1.0
+    })
+}
+
+/// Time from the first reset: milliseconds up to 10 s, seconds beyond; to the microsecond
+/// when `fine`.
+pub(super) fn offset_label(ms: f64, fine: bool) -> String {
+    if ms.abs() < 0.0005 {
         "0 ms".to_string()
     } else if ms.abs() < 10_000.0 {
-        format!("{ms:+.1} ms")
+        if fine {
+            format!("{ms:+.3} ms")
+        } else {
+            format!("{ms:+.1} ms")
+        }
+    } else if fine {
+        format!("{:+.6} s", ms / 1000.0)
     } else {
         format!("{:+.3} s", ms / 1000.0)
     }
@@ -160,8 +176,11 @@ mod tests {
             })
             .collect();
         assert_eq!(gaps, vec![8.0]);
-        assert_eq!(offset_label(-8052.0), "-8052.0 ms");
-        assert_eq!(offset_label(0.0), "0 ms");
-        assert_eq!(offset_label(-20_000.0), "-20.000 s");
+        assert_eq!(offset_label(-8052.0, false), "-8052.0 ms");
+        assert_eq!(offset_label(0.0, false), "0 ms");
+        assert_eq!(offset_label(-20_000.0, false), "-20.000 s");
+        assert_eq!(offset_label(-0.042, true), "-0.042 ms");
+        assert_eq!(offset_label(-20_000.0421, true), "-20.000042 s");
+        assert!(!needs_microseconds(&rows));
     }
 }

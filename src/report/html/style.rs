@@ -20,6 +20,12 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
 dl.facts dt { font-weight: 600; color: #444; }
 dl.facts dd { margin: 0; }
+p.headline { font-size: 1.25rem; font-weight: 600; margin: .3rem 0 1rem; }
+ol.groups > li { margin-bottom: 1rem; }
+ol.groups p { margin: .25rem 0; }
+.muted { color: #555; }
+td.nowrap, table.flow-rows td { white-space: nowrap; }
+section.group { margin-top: 2.2rem; }
 .counts { display: flex; flex-wrap: wrap; gap: 0 2rem; }
 .note { background: #fff8e1; border-left: 4px solid #f9a825; padding: .4rem .7rem; }
 .badge { display: inline-block; padding: .05rem .55rem; border-radius: 999px; color: #fff;
