@@ -67,6 +67,24 @@ impl CryptoPan {
         Ipv6Addr::from_bits(orig ^ self.one_time_pad::<128>(orig))
     }
 
+    /// Anonymises `addr` without flipping the bits set in `kept` (left-aligned, as
+    /// `special::kept_bits` gives them): still one-to-one and prefix-preserving.
+    pub fn anonymize_keeping(&self, addr: IpAddr, kept: u128) -> IpAddr {
+        match addr {
+            IpAddr::V4(v4) => {
+                let orig = u128::from(v4.to_bits()) << 96;
+                let anon = orig ^ (self.one_time_pad::<32>(orig) & !kept);
+                IpAddr::V4(Ipv4Addr::from_bits((anon >> 96) as u32))
+            }
+            IpAddr::V6(v6) => {
+                let orig = v6.to_bits();
+                IpAddr::V6(Ipv6Addr::from_bits(
+                    orig ^ (self.one_time_pad::<128>(orig) & !kept),
+                ))
+            }
+        }
+    }
+
     /// Anonymises an address of either family; the family is kept.
     pub fn anonymize(&self, addr: IpAddr) -> IpAddr {
         match addr {

@@ -1,7 +1,8 @@
 //! `--anonymize`: every address replaced consistently in every output. IP addresses go
 //! through Crypto-PAn (prefix-preserving: two addresses that share an n-bit prefix still do,
-//! so subnets and the hop structure stay readable); link-layer addresses are replaced by
-//! keyed pseudonyms. The same key gives the same mapping in every run, so reports made on
+//! so subnets and the hop structure stay readable), never into or out of a special range
+//! (multicast, broadcast, loopback, private, documentation: `special`); link-layer addresses
+//! are replaced by keyed pseudonyms; input files are renamed `input1.pcap`, ... The same key gives the same mapping in every run, so reports made on
 //! different days can be compared.
 //!
 //! The pipeline anonymises each segment right after decoding, so flows, attribution texts and
@@ -10,6 +11,7 @@
 
 pub mod cryptopan;
 pub mod rewrite;
+pub mod special;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -21,6 +23,19 @@ use cryptopan::CryptoPan;
 /// At most this many addresses are remembered; past it the memory starts over (the mapping is
 /// a pure function of the key, so forgetting only costs time).
 const CACHE_LIMIT: usize = 1 << 20;
+
+/// The name an input goes by in an anonymised report (a file name says who made the capture,
+/// where, and often which customer): `input1.pcap`, numbered from 1, its extension kept.
+pub fn input_name(index: usize, path: &str) -> String {
+    let extension = std::path::Path::new(path)
+        .extension()
+        .map(|ext| ext.to_string_lossy().to_string())
+        .filter(|ext| ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()));
+    match extension {
+        Some(ext) => format!("input{}.{ext}", index + 1),
+        None => format!("input{}", index + 1),
+    }
+}
 
 /// The key of a run's anonymisation (its Debug form does not show it).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,7 +70,7 @@ impl Anonymizer {
         if self.cache.len() >= CACHE_LIMIT {
             self.cache.clear();
         }
-        let mapped = self.pan.anonymize(addr);
+        let mapped = self.pan.anonymize_keeping(addr, special::kept_bits(addr));
         self.cache.insert(addr, mapped);
         mapped
     }

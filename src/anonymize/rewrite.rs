@@ -36,6 +36,13 @@ pub fn rewrite_frame(
     rewrite_link(link_type, frame, mac);
 }
 
+/// Zeros the TCP payload of a frame (its innermost TCP segment, inside any tunnel), addresses
+/// unchanged, lengths kept and checksums corrected: `--flow` exports carry the evidence, not
+/// the data.
+pub fn blank_frame_payload(link_type: LinkType, frame: &mut [u8]) {
+    rewrite_frame(link_type, frame, &mut |addr| addr, &mut |mac| mac);
+}
+
 /// Zeros the captured payload of a TCP segment, correcting its checksum (the payload starts
 /// on a 16-bit boundary of the segment, as the header is a multiple of 4 bytes long).
 fn blank_tcp_payload(segment: &mut [u8]) {

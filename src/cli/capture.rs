@@ -326,7 +326,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     } else {
         &mut stdout
     };
-    let command = super::command_line(anonymize);
+    let command = super::command_line(anonymize, &[]);
     let stream = FlowStream::start(args.format, &command, anonymize.is_some(), &mut out.writer)
         .map_err(|err| out.failed(err))?;
     let lines_on_stdout = args.format == Format::Jsonl && report_to_stdout;

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
 use crate::capture::FileSource;
-use crate::export::{FlowSelection, export_pcap};
+use crate::export::{ExportOptions, FlowSelection, export_pcap};
 use crate::flow::FlowConfig;
 use crate::pipeline::{AnalyzeOptions, AnalyzedFlow, RunStats, Sink, analyze_into, check_inputs};
 use crate::report::view::View;
@@ -320,7 +320,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     }
     let terminal = config.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(config.output.as_deref())?;
-    let command = command_line(config.options.anonymize);
+    let command = command_line(config.options.anonymize, &config.files);
     let anonymized = config.options.anonymize.is_some();
     let mut stream = FlowStream::start(config.format, &command, anonymized, &mut out.writer)
         .map_err(|err| out.failed(err))?;
@@ -334,7 +334,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     let mut on_flow = |flow: AnalyzedFlow| {
         flows_total += 1;
         if config.export.is_some() {
-            selection.consider(&flow.flow);
+            selection.consider(&flow);
         }
         if !flow.flow.selected {
             builder.skip_unselected();
@@ -420,7 +420,25 @@ fn write_export(
                 .join(", ")
         );
     }
-    let exported = export_pcap(&config.files, &selection, config.options.anonymize, path)?;
+    let anonymized = config.options.anonymize.is_some();
+    let options = ExportOptions {
+        anonymize: config.options.anonymize,
+        blank_payloads: !config.export_ids.is_empty() && !config.keep_payload,
+        input_names: config
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let path = path.display().to_string();
+                if anonymized {
+                    crate::anonymize::input_name(index, &path)
+                } else {
+                    crate::report::view::display_path(&path)
+                }
+            })
+            .collect(),
+    };
+    let exported = export_pcap(&config.files, &selection, &options, path)?;
     let _ = writeln!(
         io::stderr(),
         "rstscope: exported {} frames to {} ({} with resets or chosen, and other flows of the hosts that sent their resets)",
@@ -438,31 +456,57 @@ fn write_export(
         .collect())
 }
 
+/// Options whose value names a file the report writes.
+const OUTPUT_OPTIONS: [&str; 4] = ["-o", "--output", "--export-pcap", "-w"];
+
 /// The command line as a user could type it again: `rstscope` and the arguments,
-/// shell-quoted, the anonymisation key left out and addresses anonymised when anonymising.
-pub(super) fn command_line(anonymize: Option<AnonymizeKey>) -> String {
+/// shell-quoted, the anonymisation key left out. When anonymising, addresses are anonymised,
+/// the inputs named as the report names them (`input1.pcap`) and output files `output.EXT`.
+pub(super) fn command_line(anonymize: Option<AnonymizeKey>, inputs: &[PathBuf]) -> String {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
     let mut words = vec!["rstscope".to_string()];
-    let mut hide_next = false;
-    for arg in std::env::args_os().skip(1) {
-        let arg = arg.to_string_lossy().into_owned();
-        if hide_next {
-            words.push("KEY".to_string());
-            hide_next = false;
-            continue;
-        }
-        if arg == "--anonymize-key" {
-            hide_next = true;
-        }
-        if arg.starts_with("--anonymize-key=") {
-            words.push("--anonymize-key=KEY".to_string());
-            continue;
-        }
-        words.push(shell_quote(&arg));
+    let mut next_is: Option<&str> = None;
+    for arg in &args {
+        let word = match next_is.take() {
+            Some("key") => "KEY".to_string(),
+            Some(_) if anonymize.is_some() => output_name(arg),
+            _ if arg == "--anonymize-key" => {
+                next_is = Some("key");
+                arg.clone()
+            }
+            _ if arg.starts_with("--anonymize-key=") => "--anonymize-key=KEY".to_string(),
+            _ if OUTPUT_OPTIONS.contains(&arg.as_str()) => {
+                next_is = Some("output");
+                arg.clone()
+            }
+            _ if anonymize.is_some() => match arg.split_once('=') {
+                Some((option, value)) if OUTPUT_OPTIONS.contains(&option) => {
+                    format!("{option}={}", output_name(value))
+                }
+                _ => match inputs.iter().position(|p| p.as_os_str() == arg.as_str()) {
+                    Some(index) => crate::anonymize::input_name(index, arg),
+                    None => arg.clone(),
+                },
+            },
+            _ => arg.clone(),
+        };
+        words.push(shell_quote(&word));
     }
     let line = words.join(" ");
     match anonymize {
         Some(key) => Anonymizer::new(&key).text(&line),
         None => line,
+    }
+}
+
+/// An output file's name in an anonymised command line: `output.html`.
+fn output_name(path: &str) -> String {
+    match Path::new(path).extension() {
+        Some(ext) => format!("output.{}", ext.to_string_lossy()),
+        None => "output".to_string(),
     }
 }
 

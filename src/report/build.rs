@@ -189,12 +189,23 @@ impl ReportBuilder {
                 self.summary.flows_not_listed
             ));
         }
+        let mut inputs: Vec<InputReport> = stats.inputs.iter().map(input_report).collect();
+        if self.anonymized {
+            // File names are anonymised too, in the inputs and in every warning naming them.
+            for (index, input) in inputs.iter_mut().enumerate() {
+                let name = crate::anonymize::input_name(index, &input.path);
+                for warning in &mut warnings {
+                    *warning = warning.replace(&input.path, &name);
+                }
+                input.path = name;
+            }
+        }
         Report {
             schema: SCHEMA,
             tool: Tool::rstscope(),
             command: self.command,
             anonymized: self.anonymized,
-            inputs: stats.inputs.iter().map(input_report).collect(),
+            inputs,
             summary: self.summary,
             flows,
             warnings,

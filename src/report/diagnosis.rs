@@ -240,8 +240,7 @@ impl Diagnosis {
                         min: (min * 1000.0).round() / 1000.0,
                         max: (max * 1000.0).round() / 1000.0,
                     }),
-                    confidence: (tally.confidence_sum / tally.resets.max(1) as f64 * 100.0)
-                        .round()
+                    confidence: (tally.confidence_sum / tally.resets.max(1) as f64 * 100.0).round()
                         / 100.0,
                     explanation: tally.explanation.clone(),
                     advice: tally.advice.clone(),
@@ -289,7 +288,11 @@ impl DiagnosisGroup {
 }
 
 /// The index of the group of a flow's reset: a follow-up's is that of the reset it follows.
-pub fn group_of(groups: &[DiagnosisGroup], flow: &FlowReport, reset: &ResetReport) -> Option<usize> {
+pub fn group_of(
+    groups: &[DiagnosisGroup],
+    flow: &FlowReport,
+    reset: &ResetReport,
+) -> Option<usize> {
     let mut reset = reset;
     // Follow-ups point at a primary (never at another follow-up), but stay bounded anyway.
     for _ in 0..4 {
@@ -341,7 +344,8 @@ fn common_prefix(servers: &[IpAddr]) -> Option<String> {
                 .iter()
                 .all(|ip| matches!(ip, IpAddr::V6(o) if o.segments()[..4] == net[..4]))
                 .then(|| {
-                    let prefix = std::net::Ipv6Addr::new(net[0], net[1], net[2], net[3], 0, 0, 0, 0);
+                    let prefix =
+                        std::net::Ipv6Addr::new(net[0], net[1], net[2], net[3], 0, 0, 0, 0);
                     format!("{prefix}/64")
                 })
         }
@@ -394,20 +398,30 @@ pub fn more_groups(n: usize) -> String {
 
 /// Who sent a group's resets, in words.
 pub fn actor(group: &DiagnosisGroup) -> String {
-    let distance = group
-        .device_hops
-        .map_or_else(|| "at a distance the capture cannot tell".to_string(), hops_in_words);
+    let distance = group.device_hops.map_or_else(
+        || "at a distance the capture cannot tell".to_string(),
+        hops_in_words,
+    );
     match group.verdict {
         "peer" => format!("the {}", group.from),
         "firewall" => format!("a firewall {distance}, in the {}'s name,", group.from),
         "middlebox" => format!("a middlebox {distance}, in the {}'s name,", group.from),
-        _ => format!("senders rstscope could not tell, in the {}'s name,", group.from),
+        _ => format!(
+            "senders rstscope could not tell, in the {}'s name,",
+            group.from
+        ),
     }
 }
 
-/// What a group's resets did, in words, for one connection or several.
-pub fn what_happened(scenario: &str, several: bool) -> &'static str {
-    match (scenario, several) {
+/// What a group's resets did, in words, for one connection or several (for injected resets,
+/// one reset or several).
+pub fn what_happened(group: &DiagnosisGroup) -> &'static str {
+    let several = if group.scenario == "injected_reset" {
+        group.resets + group.follow_ups > 1
+    } else {
+        group.flows > 1
+    };
+    match (group.scenario, several) {
         ("refused", true) => "refused connections (nothing listening)",
         ("refused", false) => "refused a connection (nothing listening)",
         ("firewall_reject", true) => "rejected connection attempts",
@@ -456,7 +470,7 @@ pub fn sentence(group: &DiagnosisGroup) -> String {
         "{}: {} {} on {}",
         count(group.resets, "reset"),
         actor(group),
-        what_happened(group.scenario, group.flows > 1),
+        what_happened(group),
         servers_and_ports(group)
     );
     if let Some(idle) = group.idle_in_words() {
@@ -505,7 +519,7 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
         .map_or_else(String::new, |idle| format!(", {idle}"));
     format!(
         "{lead} {who} {} on {}{idle}.",
-        what_happened(top.scenario, top.flows > 1),
+        what_happened(top),
         servers_and_ports(top)
     )
 }

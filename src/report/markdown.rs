@@ -38,7 +38,11 @@ impl Markup for GithubMarkdown {
     fn table(&self, header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
         let mut text = format!("| {} |\n|", header.join(" | "));
         for (i, _) in header.iter().enumerate() {
-            text.push_str(if right.get(i) == Some(&true) { "---:|" } else { "---|" });
+            text.push_str(if right.get(i) == Some(&true) {
+                "---:|"
+            } else {
+                "---|"
+            });
         }
         text.push('\n');
         for row in rows {

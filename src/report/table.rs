@@ -56,7 +56,10 @@ pub fn write_table(
         .width
         .unwrap_or(if style.terminal { 120 } else { PLAIN_WIDTH });
     if report.anonymized {
-        writeln!(out, "(Anonymised report: every address is replaced, consistently.)")?;
+        writeln!(
+            out,
+            "(Anonymised report: every address is replaced, consistently.)"
+        )?;
     }
     write_diagnosis(report, style, view, width, out)?;
     let listed = listed_flows(report, view);
@@ -164,7 +167,15 @@ fn write_wrapped(text: &str, indent: &str, width: usize, out: &mut dyn Write) ->
 
 fn groups_table(groups: &[&DiagnosisGroup], style: TableStyle) -> Table {
     let mut table = new_table(style);
-    table.set_header(["#", "Resets", "Verdict, scenario", "From", "Hops", "Servers", "Example"]);
+    table.set_header([
+        "#",
+        "Resets",
+        "Verdict, scenario",
+        "From",
+        "Hops",
+        "Servers",
+        "Example",
+    ]);
     for (n, group) in groups.iter().take(GROUPS_IN_TABLE).enumerate() {
         let resets = if group.follow_ups > 0 {
             format!("{} (+{})", group.resets, group.follow_ups)
@@ -178,7 +189,10 @@ fn groups_table(groups: &[&DiagnosisGroup], style: TableStyle) -> Table {
             Cell::new(group.from),
             Cell::new(diagnosis::hops_cell(group)).set_alignment(CellAlignment::Right),
             Cell::new(diagnosis::servers_and_ports(group)),
-            Cell::new(format!("flow {} #{}", group.example.flow, group.example.frame)),
+            Cell::new(format!(
+                "flow {} #{}",
+                group.example.flow, group.example.frame
+            )),
         ]);
     }
     if groups.len() > GROUPS_IN_TABLE {
@@ -227,8 +241,15 @@ fn listed_flows<'a>(report: &'a Report, view: &View) -> Vec<&'a FlowReport> {
 
 fn listing_title(report: &Report, listed: &[&FlowReport], view: &View) -> String {
     let kept = report.flows.len();
-    let with_resets = report.summary.closed_rst.max(report.flows.iter().filter(|f| !f.resets.is_empty()).count() as u64);
-    let what = if view.all { "Flows" } else { "Flows with resets" };
+    let with_resets = report
+        .summary
+        .closed_rst
+        .max(report.flows.iter().filter(|f| !f.resets.is_empty()).count() as u64);
+    let what = if view.all {
+        "Flows"
+    } else {
+        "Flows with resets"
+    };
     if listed.len() < kept || (report.summary.flows_not_listed > 0 && !view.all) {
         format!(
             "{what}: {} of {} ({}; --all lists every flow, --format json gives every one with its evidence):",
@@ -285,7 +306,11 @@ fn write_fitted(mut table: Table, width: Option<u16>, out: &mut dyn Write) -> io
 fn new_table(style: TableStyle) -> Table {
     let mut table = Table::new();
     // No vertical lines: two spaces between columns leave room for the addresses.
-    table.load_style(if style.terminal { BOXLESS_UTF8 } else { BOXLESS_ASCII });
+    table.load_style(if style.terminal {
+        BOXLESS_UTF8
+    } else {
+        BOXLESS_ASCII
+    });
     table.set_content_arrangement(ContentArrangement::Disabled);
     table
 }
@@ -301,12 +326,7 @@ fn verdict_cell(verdict: &str, confidence: f64, scenario: &str, style: TableStyl
     }
 }
 
-fn flows_table(
-    report: &Report,
-    flows: &[&FlowReport],
-    style: TableStyle,
-    view: &View,
-) -> Table {
+fn flows_table(report: &Report, flows: &[&FlowReport], style: TableStyle, view: &View) -> Table {
     let several_inputs = report.inputs.len() > 1;
     let mut table = new_table(style);
     let mut header = vec!["Flow", "Time"];
@@ -416,7 +436,11 @@ fn flows_table(
 /// A RST in one cell: frame and whose address (with `--wide`, flags and TTL too); a
 /// follow-up is marked `↳`.
 fn rst_cell(reset: &ResetReport, wide: bool) -> String {
-    let follow = if reset.follow_up_of.is_some() { "↳" } else { "" };
+    let follow = if reset.follow_up_of.is_some() {
+        "↳"
+    } else {
+        ""
+    };
     if wide {
         format!(
             "{follow}#{} {} {} ttl {}",
@@ -506,7 +530,10 @@ pub fn summary_paragraph(report: &Report) -> String {
     let packets: u64 = inputs.iter().map(|i| i.packets).sum();
     let tcp: u64 = inputs.iter().map(|i| i.tcp_packets).sum();
     let skipped = [
-        (inputs.iter().map(|i| i.non_tcp_packets).sum::<u64>(), "not TCP"),
+        (
+            inputs.iter().map(|i| i.non_tcp_packets).sum::<u64>(),
+            "not TCP",
+        ),
         (
             inputs.iter().map(|i| i.truncated_packets).sum(),
             "truncated",

@@ -92,7 +92,11 @@ pub fn write_ticket(
     .iter()
     .map(|(name, n)| vec![name.to_string(), n.to_string()])
     .collect();
-    writeln!(out, "{}", m.table(&["Verdict", "Resets"], &[false, true], &rows))?;
+    writeln!(
+        out,
+        "{}",
+        m.table(&["Verdict", "Resets"], &[false, true], &rows)
+    )?;
     if !report.warnings.is_empty() {
         writeln!(out, "{}", m.bold("Warnings"))?;
         writeln!(out)?;
@@ -176,7 +180,10 @@ fn write_diagnosis(
             out,
             "{}",
             m.table(
-                &["#", "Verdict", "Scenario", "From", "Hops", "Servers", "Resets", "First", "Example"],
+                &[
+                    "#", "Verdict", "Scenario", "From", "Hops", "Servers", "Resets", "First",
+                    "Example"
+                ],
                 &[true, false, false, false, true, false, true, false, false],
                 &rows
             )
@@ -337,8 +344,10 @@ fn write_groups(
                 m.bold(&m.escape(&format!("Other flows of group {}", index + 1)))
             )?;
             writeln!(out)?;
-            let rows: Vec<Vec<String>> =
-                listed.iter().map(|f| flow_row(report, view, m, f)).collect();
+            let rows: Vec<Vec<String>> = listed
+                .iter()
+                .map(|f| flow_row(report, view, m, f))
+                .collect();
             writeln!(
                 out,
                 "{}",
@@ -443,7 +452,9 @@ fn write_other_flows(
         out,
         "{}",
         m.table(
-            &["Flow", "First", "Client", "Server", "State", "History", "Close"],
+            &[
+                "Flow", "First", "Client", "Server", "State", "History", "Close"
+            ],
             &[true, false, false, false, false, false, false],
             &rows
         )
@@ -532,14 +543,23 @@ fn write_reset(
             reset.flags,
             reset.ttl,
             reset.seq,
-            reset.ack.map_or(String::new(), |ack| format!(", ack {ack}")),
-        )) + &format!(" In Wireshark: {}.", m.code(&format!("frame.number == {}", reset.frame)))
+            reset
+                .ack
+                .map_or(String::new(), |ack| format!(", ack {ack}")),
+        )) + &format!(
+            " In Wireshark: {}.",
+            m.code(&format!("frame.number == {}", reset.frame))
+        )
     )?;
     writeln!(out)?;
     writeln!(out, "{}", m.escape(&reset.explanation))?;
     writeln!(out)?;
     for advice in &reset.advice {
-        writeln!(out, "{}", m.bullet(&format!("{} {}", m.bold("Advice:"), m.escape(advice))))?;
+        writeln!(
+            out,
+            "{}",
+            m.bullet(&format!("{} {}", m.bold("Advice:"), m.escape(advice)))
+        )?;
     }
     if !reset.advice.is_empty() {
         writeln!(out)?;
@@ -613,7 +633,11 @@ fn write_packets(m: &dyn Markup, reset: &ResetReport, out: &mut dyn Write) -> io
     if reset.packets_before.is_empty() && reset.packets_after.is_empty() {
         return Ok(());
     }
-    let mut rows: Vec<Vec<String>> = reset.packets_before.iter().map(|p| packet_row(m, p)).collect();
+    let mut rows: Vec<Vec<String>> = reset
+        .packets_before
+        .iter()
+        .map(|p| packet_row(m, p))
+        .collect();
     let bold = |text: String| m.bold(&text);
     rows.push(vec![
         bold("0".to_string()),
@@ -630,7 +654,16 @@ fn write_packets(m: &dyn Markup, reset: &ResetReport, out: &mut dyn Write) -> io
         out,
         "{}",
         m.table(
-            &["From RST", "Frame", "Direction", "Flags", "Seq", "Ack", "Len", "TTL"],
+            &[
+                "From RST",
+                "Frame",
+                "Direction",
+                "Flags",
+                "Seq",
+                "Ack",
+                "Len",
+                "TTL"
+            ],
             &[true, true, false, false, true, true, true, true],
             &rows
         )

@@ -71,13 +71,11 @@ impl View {
             Precision::Nanos => SecondsFormat::Nanos,
         };
         // Digits beyond the precision are cut, never rounded up into the next unit.
-        let raw = ns;
-        let ns = ns - nanos % divisor;
         let nanos = nanos - nanos % divisor;
         match self.time {
             TimeFormat::Epoch => format!("{secs}.{:0digits$}", nanos / divisor),
             TimeFormat::Relative => {
-                let from = raw - self.origin_ns.unwrap_or(raw);
+                let from = ns - self.origin_ns.unwrap_or(ns);
                 let sign = if from < 0 { "-" } else { "+" };
                 let from = from.unsigned_abs();
                 let (whole, part) = (from / 1_000_000_000, from % 1_000_000_000);
@@ -171,9 +169,10 @@ pub fn parse_ns(ts: &str) -> Option<i64> {
 /// name when absolute (a local directory says nothing to the reader, and may say too much).
 pub fn display_path(path: &str) -> String {
     if path.starts_with('/') {
-        std::path::Path::new(path)
-            .file_name()
-            .map_or_else(|| path.to_string(), |name| name.to_string_lossy().to_string())
+        std::path::Path::new(path).file_name().map_or_else(
+            || path.to_string(),
+            |name| name.to_string_lossy().to_string(),
+        )
     } else {
         path.to_string()
     }
@@ -205,7 +204,10 @@ mod tests {
 
     #[test]
     fn absolute_paths_become_file_names() {
-        assert_eq!(display_path("/home/ann/cases/4711/trace.pcap"), "trace.pcap");
+        assert_eq!(
+            display_path("/home/ann/cases/4711/trace.pcap"),
+            "trace.pcap"
+        );
         assert_eq!(display_path("cases/trace.pcap"), "cases/trace.pcap");
     }
 }

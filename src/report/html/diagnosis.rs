@@ -5,9 +5,9 @@ use std::io::{self, Write};
 
 use super::escape;
 use super::format::badge;
+use crate::report::Report;
 use crate::report::diagnosis::{self, DiagnosisGroup};
 use crate::report::view::{View, display_path};
-use crate::report::Report;
 
 /// Groups told in words.
 const GROUPS_IN_WORDS: usize = 3;

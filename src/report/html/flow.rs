@@ -67,11 +67,7 @@ fn write_section(
         escape(group.scenario),
         count(group.resets, "reset")
     )?;
-    writeln!(
-        out,
-        "<p>{}.</p>",
-        escape(&diagnosis::sentence(group))
-    )?;
+    writeln!(out, "<p>{}.</p>", escape(&diagnosis::sentence(group)))?;
     for flow in &section.full {
         write_flow(report, view, flow, out)?;
     }
@@ -132,7 +128,11 @@ fn write_rows(
             badge(first.verdict),
             first.confidence,
             escape(first.scenario),
-            if more > 0 { format!("+{more}") } else { String::new() },
+            if more > 0 {
+                format!("+{more}")
+            } else {
+                String::new()
+            },
         )?;
     }
     writeln!(out, "</table>")

@@ -83,7 +83,11 @@ fn item_height(item: &Item<'_, '_>, lanes: &Lanes<'_>) -> f64 {
     match item {
         Item::Gap(_) => GAP_ROW,
         Item::Packet(row) => {
-            let claim = if is_forged(row, lanes) { CLAIM_ROW } else { 0.0 };
+            let claim = if is_forged(row, lanes) {
+                CLAIM_ROW
+            } else {
+                0.0
+            };
             let lines = label_lines(row, lanes).len() as f64;
             ROW + claim + (lines - 1.0) * LINE
         }
@@ -111,7 +115,11 @@ fn write_lane_heads(flow: &FlowReport, lanes: &Lanes<'_>, out: &mut dyn Write) -
                 } else {
                     ""
                 };
-                format!("TTL {}{learnt}, {}", t.ttl, count(u64::from(hops(t.ttl)), "hop"))
+                format!(
+                    "TTL {}{learnt}, {}",
+                    t.ttl,
+                    count(u64::from(hops(t.ttl)), "hop")
+                )
             },
         );
         writeln!(
@@ -310,7 +318,10 @@ fn zigzag(left: f64, right: f64, y: f64) -> String {
 fn label_lines(row: &Row<'_>, lanes: &Lanes<'_>) -> Vec<String> {
     let ack = row.ack.map(|a| format!(" ack {a}")).unwrap_or_default();
     let flags = flag_names(row.flags);
-    let one = format!("{flags} seq {}{ack} len {} TTL {}", row.seq, row.len, row.ttl);
+    let one = format!(
+        "{flags} seq {}{ack} len {} TTL {}",
+        row.seq, row.len, row.ttl
+    );
     let (low, high) = lanes.label_span();
     if text_width(&one) <= high - low {
         vec![one]

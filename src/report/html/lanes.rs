@@ -90,8 +90,12 @@ impl<'a> Lanes<'a> {
                 } else {
                     server_hops
                 };
-                let fraction =
-                    device_fraction(reset.from, reset.device_hops, capture.unwrap_or(0.5), far_hops);
+                let fraction = device_fraction(
+                    reset.from,
+                    reset.device_hops,
+                    capture.unwrap_or(0.5),
+                    far_hops,
+                );
                 Device {
                     x: CLIENT_X + (SERVER_X - CLIENT_X) * fraction,
                     hops: reset.device_hops,
@@ -144,7 +148,12 @@ fn capture_fraction(client_hops: Option<u8>, server_hops: Option<u8>) -> Option<
 /// The device's place between client (0) and server (1): `device_hops` from the capture
 /// point towards the side the RST claims to come from, in proportion to that side's own
 /// distance. With its distance unknown, half-way between the capture point and that side.
-fn device_fraction(claimed: &str, device_hops: Option<u8>, capture: f64, far_hops: Option<u8>) -> f64 {
+fn device_fraction(
+    claimed: &str,
+    device_hops: Option<u8>,
+    capture: f64,
+    far_hops: Option<u8>,
+) -> f64 {
     let far_end = if claimed == "client" { 0.0 } else { 1.0 };
     let share = match (device_hops, far_hops) {
         (Some(0), _) => 0.0,
@@ -200,6 +209,13 @@ mod tests {
         // Distance unknown: half-way towards the claimed side, never on an endpoint's line.
         let f = device_fraction("server", None, 0.0, None);
         assert!((f - 0.5).abs() < 1e-9);
-        assert!((DEVICE_MARGIN..=1.0 - DEVICE_MARGIN).contains(&device_fraction("server", Some(0), 0.0, None)));
+        assert!(
+            (DEVICE_MARGIN..=1.0 - DEVICE_MARGIN).contains(&device_fraction(
+                "server",
+                Some(0),
+                0.0,
+                None
+            ))
+        );
     }
 }

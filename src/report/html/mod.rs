@@ -152,8 +152,18 @@ fn write_inputs(inputs: &[InputReport], view: &View, out: &mut dyn Write) -> io:
             escape(&input.link_type),
             input.packets,
             input.tcp_packets,
-            escape(&input.first_ts.as_deref().map_or("-".to_string(), |t| view.moment(t))),
-            escape(&input.last_ts.as_deref().map_or("-".to_string(), |t| view.moment(t))),
+            escape(
+                &input
+                    .first_ts
+                    .as_deref()
+                    .map_or("-".to_string(), |t| view.moment(t))
+            ),
+            escape(
+                &input
+                    .last_ts
+                    .as_deref()
+                    .map_or("-".to_string(), |t| view.moment(t))
+            ),
             input.truncated_packets,
             input.undecodable_packets,
             if input.complete { "yes" } else { "no: cut off" },

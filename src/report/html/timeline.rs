@@ -45,7 +45,11 @@ pub(super) fn write_timeline(report: &Report, view: &View, out: &mut dyn Write) 
             .unwrap_or(2);
         bins[bin][verdict] += 1;
     }
-    let tallest = bins.iter().map(|b| b.iter().sum::<u64>()).max().unwrap_or(0);
+    let tallest = bins
+        .iter()
+        .map(|b| b.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0);
     writeln!(
         out,
         "<figure class=\"timeline-figure\">\n<svg class=\"timeline\" viewBox=\"0 0 \
@@ -61,7 +65,10 @@ pub(super) fn write_timeline(report: &Report, view: &View, out: &mut dyn Write) 
     }
     writeln!(out, "</svg>")?;
     let undated_text = if undated > 0 {
-        format!(" {} without a timestamp are not shown.", count(undated, "reset"))
+        format!(
+            " {} without a timestamp are not shown.",
+            count(undated, "reset")
+        )
     } else {
         String::new()
     };
@@ -174,7 +181,10 @@ mod tests {
         let page = render(&rep);
         assert!(page.contains("<svg class=\"timeline\""));
         // No length: the reset falls in the middle bin.
-        assert!(page.contains("<rect class=\"bar v-peer\" x=\"500.5\""), "{page}");
+        assert!(
+            page.contains("<rect class=\"bar v-peer\" x=\"500.5\""),
+            "{page}"
+        );
 
         let mut rep = report(vec![peer_flow(1)]);
         rep.inputs[0].first_ts = None;
