@@ -72,9 +72,17 @@ const FIN_CLIENT: &str = "192.0.2.11:40000";
 const SYN_CLIENT: &str = "192.0.2.12:40001";
 
 /// The line of a table that mentions `needle`.
+/// The first line mentioning `needle` in the flows table (after its header; the diagnosis
+/// above it names addresses too), or anywhere when there is no flows table.
 fn table_row<'a>(table: &'a str, needle: &str) -> &'a str {
-    table
-        .lines()
+    let lines: Vec<&str> = table.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with("Flow "))
+        .unwrap_or(0);
+    lines[start..]
+        .iter()
+        .copied()
         .find(|line| line.contains(needle))
         .unwrap_or_else(|| panic!("no table row mentions {needle}:\n{table}"))
 }
@@ -185,6 +193,16 @@ fn the_default_table_lists_only_flows_with_resets() {
     let capture = three_flow_capture(dir.path());
     let table = success(&rstscope(&["analyze", &show(&capture)]));
     let row = table_row(&table, RST_CLIENT);
+    for cell in [RST_SERVER, "#7 server", "peer", "peer_abort"] {
+        assert!(
+            row.contains(cell),
+            "the RST flow's row lacks {cell:?}: {row}"
+        );
+    }
+    assert!(table.starts_with("Diagnosis: "), "{table}");
+    // --wide adds the state, history, close, duration, packets, flags, TTL and the signals.
+    let wide = success(&rstscope(&["analyze", "--wide", &show(&capture)]));
+    let row = table_row(&wide, RST_CLIENT);
     for cell in [
         RST_SERVER,
         "RSTR",
@@ -196,7 +214,7 @@ fn the_default_table_lists_only_flows_with_resets() {
     ] {
         assert!(
             row.contains(cell),
-            "the RST flow's row lacks {cell:?}: {row}"
+            "the RST flow's wide row lacks {cell:?}: {row}"
         );
     }
     assert!(!table.contains(FIN_CLIENT), "FIN flow listed:\n{table}");
@@ -213,10 +231,15 @@ fn all_lists_every_flow() {
     for flag in ["--all", "-a"] {
         let table = success(&rstscope(&["analyze", flag, &show(&capture)]));
         let rst = table_row(&table, RST_CLIENT);
-        assert!(rst.contains("RSTR") && rst.contains("rst"), "{rst}");
+        assert!(rst.contains("RSTR") && rst.contains("peer_abort"), "{rst}");
         let fin = table_row(&table, FIN_CLIENT);
-        assert!(fin.contains("SF") && fin.contains("fin"), "{fin}");
+        assert!(fin.contains("SF"), "{fin}");
         let syn = table_row(&table, SYN_CLIENT);
+        assert!(syn.contains("S0"), "{syn}");
+        let wide = success(&rstscope(&["analyze", flag, "--wide", &show(&capture)]));
+        let fin = table_row(&wide, FIN_CLIENT);
+        assert!(fin.contains("SF") && fin.contains("fin"), "{fin}");
+        let syn = table_row(&wide, SYN_CLIENT);
         assert!(syn.contains("S0") && syn.contains("none"), "{syn}");
     }
 }
@@ -302,8 +325,19 @@ fn jsonl_prints_one_flow_object_per_line() {
         args.push(&capture);
         let stdout = success(&rstscope(&args));
         assert!(stdout.ends_with('\n'), "{stdout}");
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 3, "one line per flow:\n{stdout}");
+        let mut lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines.len(),
+            4,
+            "one line per flow, then the summary:\n{stdout}"
+        );
+        // The last line is the summary record, marked as one.
+        let summary: serde_json::Value =
+            serde_json::from_str(lines.pop().unwrap_or_default()).unwrap();
+        assert_eq!(summary["record"], "summary", "{summary}");
+        assert_eq!(summary["summary"]["tcp_flows"], 3);
+        assert_eq!(summary["inputs"][0]["packets"], 19);
+        assert!(summary["warnings"].is_array());
         let mut ports = Vec::new();
         for line in lines {
             let flow: serde_json::Value = serde_json::from_str(line)

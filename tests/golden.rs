@@ -1,6 +1,7 @@
-//! Golden outputs: the table (with its explanations), the JSON report, the Markdown and the
-//! HTML report of every bundled sample, compared with files a human checked once
-//! (`tests/golden/`).
+//! Golden outputs: the table (the diagnosis first, as a user sees it), the table with every
+//! column and flow (`--all --wide`, with the explanations), the JSON report, the Markdown, the
+//! Jira markup and the HTML report of every bundled sample, compared with files a human checked
+//! once (`tests/golden/`).
 //!
 //! After a deliberate change, regenerate with `RSTSCOPE_BLESS=1 cargo test --test golden`,
 //! read the diff, and commit it. Under CI (`CI=true`) a mismatch always fails.
@@ -26,6 +27,8 @@ fn output(args: &[&str], sample: &Path) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rstscope"))
         .args(&all)
         .current_dir(repo())
+        // A pipe's width (100 columns), whatever the shell running the tests says.
+        .env_remove("COLUMNS")
         .output()
         .unwrap();
     assert!(
@@ -63,12 +66,16 @@ fn every_sample_matches_its_golden_table_json_markdown_and_html() {
     for sample in samples() {
         let stem = sample.file_stem().unwrap().to_string_lossy().to_string();
         let dir = repo().join("tests/golden");
-        let table = output(&["analyze", "--all"], &sample);
-        let json = output(&["analyze", "--format", "json"], &sample);
+        let table = output(&["analyze"], &sample);
         problems.extend(check(&dir.join(format!("{stem}.table.txt")), &table));
+        let wide = output(&["analyze", "--all", "--wide"], &sample);
+        problems.extend(check(&dir.join(format!("{stem}.wide.txt")), &wide));
+        let json = output(&["analyze", "--format", "json"], &sample);
         problems.extend(check(&dir.join(format!("{stem}.json")), &json));
         let markdown = output(&["analyze", "--format", "markdown"], &sample);
         problems.extend(check(&dir.join(format!("{stem}.md")), &markdown));
+        let jira = output(&["analyze", "--format", "jira"], &sample);
+        problems.extend(check(&dir.join(format!("{stem}.jira")), &jira));
         let html = output(&["analyze", "--format", "html"], &sample);
         problems.extend(check(&dir.join(format!("{stem}.html")), &html));
     }

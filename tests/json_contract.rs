@@ -558,6 +558,15 @@ fn jsonl_lines_are_the_reports_flow_objects() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    // The last line is the summary record, marked so a consumer can tell it from a flow, with
+    // the document's summary, inputs and warnings.
+    let record = lines.pop().unwrap();
+    assert_eq!(record["record"], "summary", "{record}");
+    assert_eq!(record["schema"], "rstscope.report/1");
+    assert_eq!(record["summary"], value["summary"]);
+    assert_eq!(record["inputs"], value["inputs"]);
+    assert_eq!(record["warnings"], value["warnings"]);
+    assert!(lines.iter().all(|flow| flow.get("record").is_none()));
     for line in &lines {
         let flow: Flow = serde_json::from_value(line.clone())
             .unwrap_or_else(|err| panic!("a jsonl line is not a schema flow: {err}\n{line}"));
@@ -565,6 +574,74 @@ fn jsonl_lines_are_the_reports_flow_objects() {
     }
     lines.sort_by_key(|flow| flow["id"].as_u64());
     assert_eq!(&lines, value["flows"].as_array().unwrap());
+}
+
+/// `summary.groups`, rstscope's added diagnosis: every reset counted once (as a group's reset
+/// or a follow-up), enums from the schema's lists, heaviest first, each example a listed flow.
+#[test]
+fn the_diagnosis_groups_count_every_reset_once() {
+    let dir = temp_dir();
+    let (path, _) = contract_capture(dir.path());
+    let value = report_value(&path);
+    let groups = value["summary"]["groups"].as_array().unwrap();
+    assert!(!groups.is_empty());
+    let counted: u64 = groups
+        .iter()
+        .map(|g| g["resets"].as_u64().unwrap() + g["follow_ups"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, value["summary"]["resets"].as_u64().unwrap());
+    let resets: Vec<u64> = groups
+        .iter()
+        .map(|g| g["resets"].as_u64().unwrap())
+        .collect();
+    assert!(
+        resets.windows(2).all(|w| w[0] >= w[1]),
+        "heaviest first: {resets:?}"
+    );
+    for group in groups {
+        for key in [
+            "verdict",
+            "scenario",
+            "from",
+            "servers",
+            "first_ts",
+            "last_ts",
+            "explanation",
+            "advice",
+        ] {
+            assert!(group[key].is_string(), "group lacks {key}: {group}");
+        }
+        assert!(
+            ["peer", "firewall", "middlebox", "unknown"]
+                .contains(&group["verdict"].as_str().unwrap())
+        );
+        assert!(["client", "server"].contains(&group["from"].as_str().unwrap()));
+        assert!(
+            rfc3339(group["first_ts"].as_str().unwrap())
+                <= rfc3339(group["last_ts"].as_str().unwrap())
+        );
+        let example = &group["example"];
+        let flow = value["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == example["flow"])
+            .unwrap_or_else(|| panic!("the example is not a listed flow: {group}"));
+        let reset = flow["resets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["frame"] == example["frame"])
+            .unwrap_or_else(|| {
+                panic!("the example frame is not one of the flow's resets: {group}")
+            });
+        assert_eq!(reset["verdict"], group["verdict"]);
+        assert_eq!(reset["scenario"], group["scenario"]);
+        assert_eq!(
+            group["ports"].as_array().unwrap()[0],
+            flow["server"]["port"]
+        );
+    }
 }
 
 /// The contract structs must really be strict, or the tests above prove nothing: a report with

@@ -14,6 +14,7 @@ use rstscope::decode::{
 };
 use rstscope::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
 use rstscope::pipeline::{AnalyzeOptions, AnalyzedFlow, InputStats, RunStats, analyze};
+use rstscope::report::view::{TimeFormat, View};
 use rstscope::report::{ReportBuilder, Retain, flow_report, line, markdown, table};
 use rstscope::tcp::{Flags, SeqNum};
 use rstscope::time::{Span, Timestamp};
@@ -141,7 +142,7 @@ fn finish(done: &mut Vec<Flow>, hosts: &mut HostBaselines, report: &mut Option<R
             continue;
         };
         for (reset, attribution) in flow.resets.iter().zip(&attributions) {
-            let _ = line::reset_line(&flow, reset, attribution);
+            let _ = line::reset_line(&flow, reset, attribution, &View::default());
         }
         let flow_report = flow_report(&AnalyzedFlow { flow, attributions });
         if let Err(err) = serde_json::to_vec(&flow_report) {
@@ -157,11 +158,21 @@ fn render(report: &rstscope::report::Report) {
     let style = table::TableStyle {
         terminal: true,
         colour: true,
+        width: Some(100),
+    };
+    let all = View {
+        all: true,
+        wide: true,
+        time: TimeFormat::Relative,
+        origin_ns: Some(0),
     };
     let written = rstscope::report::json::write_report(report, &mut out)
-        .and_then(|()| table::write_table(report, style, &mut out))
-        .and_then(|()| markdown::write_markdown(report, &mut out))
-        .and_then(|()| rstscope::report::html::write_html(report, &mut out));
+        .and_then(|()| table::write_table(report, style, &View::default(), &mut out))
+        .and_then(|()| table::write_table(report, style, &all, &mut out))
+        .and_then(|()| markdown::write_markdown(report, &View::default(), &mut out))
+        .and_then(|()| rstscope::report::jira::write_jira(report, &all, &mut out))
+        .and_then(|()| rstscope::report::html::write_html(report, &View::default(), &mut out))
+        .and_then(|()| rstscope::report::html::write_html(report, &all, &mut out));
     assert!(written.is_ok(), "rendering into memory failed: {written:?}");
 }
 

@@ -5,9 +5,10 @@
 //! Crypto-PAn flips bit `i` of an address by a pseudorandom function of its first `i` bits.
 //! Not flipping the bits on the path to a range (every bit whose prefix so far is a proper
 //! prefix of the range) maps the range onto itself; as the mapping stays one-to-one and
-//! prefix-preserving, every other address then stays outside it. The same holds inside a /24
-//! for the host parts `.0` and `.255` (a subnet's network and broadcast addresses): only the
-//! last octet's bits on their paths are kept.
+//! prefix-preserving, every other address then stays outside it. A subnet's own network and
+//! broadcast addresses (`.0`, `.255` in a /24) are not kept: the capture does not say how long
+//! a prefix is, and keeping every path to them would leave low and high host numbers little
+//! to hide behind.
 //!
 //! The ranges are IANA's special-purpose registries (RFC 6890 and its updates) plus multicast.
 
@@ -59,51 +60,35 @@ pub fn kept_bits(addr: IpAddr) -> u128 {
     match addr {
         IpAddr::V4(v4) => {
             let bits = u128::from(v4.to_bits()) << 96;
-            let mut kept = V4.iter().fold(0, |kept, &(net, len)| {
+            V4.iter().fold(0, |kept, &(net, len)| {
                 let net = u128::from(u32::from_be_bytes(net)) << 96;
-                kept | on_path(bits, net, len, 0)
-            });
-            // Inside every /24: the host parts .0 and .255.
-            let network = bits & (u128::MAX << 104);
-            let octet_end = 1u128 << 96;
-            for host in [network, network | (0xff * octet_end)] {
-                kept |= on_path(bits, host, 32, 24);
-            }
-            kept
+                kept | on_path(bits, net, len)
+            })
         }
         IpAddr::V6(v6) => {
             let bits = v6.to_bits();
             V6.iter()
-                .fold(0, |kept, &(net, len)| kept | on_path(bits, net, len, 0))
+                .fold(0, |kept, &(net, len)| kept | on_path(bits, net, len))
         }
     }
 }
 
-/// The positions from `from` up to where `bits` leaves the path to the range `net`/`len`: bit
-/// `i` is on the path when the first `i` bits of `bits` are a proper prefix of the range.
-fn on_path(bits: u128, net: u128, len: u32, from: u32) -> u128 {
+/// The positions up to where `bits` leaves the path to the range `net`/`len`: bit `i` is on
+/// the path when the first `i` bits of `bits` are a proper prefix of the range.
+fn on_path(bits: u128, net: u128, len: u32) -> u128 {
     let common = (bits ^ net).leading_zeros();
     let end = (common + 1).min(len);
-    if end <= from {
-        return 0;
-    }
-    let upto = u128::MAX.checked_shl(128 - end).unwrap_or(0);
-    let below = u128::MAX.checked_shl(128 - from).unwrap_or(0);
-    upto & !below
+    u128::MAX.checked_shl(128 - end).unwrap_or(0)
 }
 
-/// True when `addr` is in one of the special ranges (or is a .0 or .255 host of a /24).
+/// True when `addr` is in one of the special ranges.
 pub fn is_special(addr: IpAddr) -> bool {
     let within = |bits: u128, net: u128, len: u32| (bits ^ net).leading_zeros() >= len;
     match addr {
         IpAddr::V4(v4) => {
-            let last = v4.octets()[3];
             let bits = u128::from(v4.to_bits()) << 96;
-            last == 0
-                || last == 255
-                || V4
-                    .iter()
-                    .any(|&(net, len)| within(bits, u128::from(u32::from_be_bytes(net)) << 96, len))
+            V4.iter()
+                .any(|&(net, len)| within(bits, u128::from(u32::from_be_bytes(net)) << 96, len))
         }
         IpAddr::V6(v6) => V6.iter().any(|&(net, len)| within(v6.to_bits(), net, len)),
     }
@@ -157,7 +142,6 @@ mod tests {
                 "ff02::1",
                 "fe80::1",
                 "::1",
-                "192.0.2.255",
             ] {
                 let addr: IpAddr = special.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
                 let anon = anonymize(&pan, addr);
@@ -202,9 +186,9 @@ mod tests {
     #[test]
     fn the_path_to_a_range_is_kept_and_nothing_else() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        // Inside 10/8 all 8 bits are on the path; what follows is free but for the last octet.
+        // Inside 10/8 all 8 bits are on the path; what follows is free.
         let kept = kept_bits(ip("10.1.2.3"));
-        assert_eq!(kept >> 120, 0xff);
+        assert_eq!(kept >> 96, 0xff00_0000);
         // 8.8.8.8 (00001000) leaves 0/8 at bit 4 and 10/8 (00001010) at bit 6: bits 0-6 kept.
         let kept = kept_bits(ip("8.8.8.8"));
         assert_eq!((kept >> 96) as u32 >> 24, 0b1111_1110);

@@ -190,6 +190,15 @@ impl Watcher<'_> {
         }
     }
 
+    /// True when `--verdict`, `--scenario`, `--host` and `--port` let this reset's line out.
+    fn wants(&self, flow: &crate::flow::Flow, attribution: &Attribution) -> bool {
+        self.builder.narrowing().admits_reset(
+            [flow.client(), flow.server()],
+            attribution.verdict.as_str(),
+            attribution.scenario.as_str(),
+        )
+    }
+
     fn should_stop(&mut self, frames: u64) -> bool {
         if self.error.is_some()
             || self.limits.packets.is_some_and(|n| frames >= n)
@@ -250,8 +259,10 @@ impl Sink for Watcher<'_> {
             let attributions = attribute(flow, live.hosts);
             if let Some(attribution) = attributions.get(index) {
                 self.announced.insert(frame, judgement(attribution));
-                let text = line::reset_line(flow, &flow.resets[index], attribution, &self.view);
-                self.say(&text);
+                if self.wants(flow, attribution) {
+                    let text = line::reset_line(flow, &flow.resets[index], attribution, &self.view);
+                    self.say(&text);
+                }
             }
         }
         self.should_stop(live.stats.frames)
@@ -265,6 +276,10 @@ impl Sink for Watcher<'_> {
             .filter(|a| a.evidence.iter().any(|e| e.signal == Signal::TtlBaseline))
             .count() as u64;
         for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
+            if !self.wants(flow, attribution) {
+                self.announced.remove(&reset.segment.at.frame);
+                continue;
+            }
             match self.announced.remove(&reset.segment.at.frame) {
                 None => {
                     let text = line::reset_line(flow, reset, attribution, &self.view);

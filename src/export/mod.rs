@@ -52,9 +52,21 @@ struct Kept {
     from: Timestamp,
     to: Timestamp,
     id: u64,
-    /// Only the segments this address sent (a chosen flow's comparison packets), and at most
-    /// `HOST_SAMPLES` of them; every frame when None.
-    only_from: Option<IpAddr>,
+    /// A flow with resets (or chosen by id); else another flow of a reset's claimed sender.
+    chosen: bool,
+    /// For a `--flow` export's comparison flow: only the segments these addresses sent, at
+    /// most `HOST_SAMPLES` of each. Every frame when both are None.
+    only_from: [Option<IpAddr>; 2],
+}
+
+impl Kept {
+    fn takes_every_frame(&self) -> bool {
+        self.only_from == [None, None]
+    }
+
+    fn takes_from(&self, ip: IpAddr) -> bool {
+        self.takes_every_frame() || self.only_from.contains(&Some(ip))
+    }
 }
 
 /// Segments of a sender kept from each comparison flow: as many as teach its baseline.
@@ -97,7 +109,8 @@ impl FlowSelection {
                 from: flow.first_ts,
                 to: flow.last_ts,
                 id: flow.id,
-                only_from: None,
+                chosen,
+                only_from: [None, None],
             },
         );
         if chosen {
@@ -143,7 +156,7 @@ impl FlowSelection {
         for addr in senders {
             for (pair, mut kept) in self.context.remove(&addr).unwrap_or_default() {
                 if only_sender {
-                    kept.only_from = Some(addr);
+                    kept.only_from = [Some(addr), None];
                 }
                 self.add((pair, kept));
             }
@@ -154,11 +167,19 @@ impl FlowSelection {
 
     fn add(&mut self, (pair, kept): Span) {
         let spans = self.spans.entry(pair).or_default();
-        match spans.iter_mut().find(|k| k.id == kept.id) {
-            // A flow both chosen and context, or context of both its ends: all of it.
-            Some(existing) if existing.only_from != kept.only_from => existing.only_from = None,
-            Some(_) => {}
-            None => spans.push(kept),
+        let Some(existing) = spans.iter_mut().find(|k| k.id == kept.id) else {
+            spans.push(kept);
+            return;
+        };
+        // A flow chosen and context is chosen, all of it; context of both its ends gives
+        // both ends' segments.
+        existing.chosen |= kept.chosen;
+        if existing.chosen || existing.takes_every_frame() || kept.takes_every_frame() {
+            existing.only_from = [None, None];
+        } else if let Some(ip) = kept.only_from[0]
+            && !existing.only_from.contains(&Some(ip))
+        {
+            existing.only_from[1] = Some(ip);
         }
     }
 
@@ -177,7 +198,7 @@ impl FlowSelection {
             spans
                 .iter()
                 .find(|k| k.from <= ts && ts <= k.to)
-                .filter(|k| k.only_from.is_none_or(|ip| ip == src.ip()))
+                .filter(|k| k.takes_from(src.ip()))
                 .copied()
         })
     }
@@ -230,7 +251,7 @@ pub fn export_pcap(
     };
     let mut rewritten = Vec::new();
     // Segments kept so far per (flow, sender) of comparison flows.
-    let mut samples: HashMap<u64, u32> = HashMap::new();
+    let mut samples: HashMap<(u64, IpAddr), u32> = HashMap::new();
     for (input, source) in sources.iter_mut().enumerate() {
         let link_type = source.link_type();
         let dlt = source.dlt();
@@ -260,8 +281,8 @@ pub fn export_pcap(
             let Some(kept) = selection.holding(segment.src, segment.dst, frame.ts) else {
                 continue;
             };
-            if kept.only_from.is_some() {
-                let taken = samples.entry(kept.id).or_default();
+            if !kept.takes_every_frame() {
+                let taken = samples.entry((kept.id, segment.src.ip())).or_default();
                 if *taken >= HOST_SAMPLES {
                     continue;
                 }
@@ -280,8 +301,8 @@ pub fn export_pcap(
                 frame.data
             };
             let mut comment = format!("rstscope: {name} frame {}, flow {}", frame.number, kept.id);
-            if kept.only_from.is_some() {
-                comment.push_str(" (a comparison packet of the RST's claimed sender)");
+            if !kept.chosen {
+                comment.push_str(" (another flow of a RST's claimed sender, for comparison)");
             }
             if let Some(verdict) = selection.verdicts.get(&(input, frame.number)) {
                 comment.push_str("; ");

@@ -58,6 +58,17 @@ impl Narrowing {
             && (self.ports.is_empty() || ends.iter().any(|e| self.ports.contains(&e.port)))
     }
 
+    /// True when a live reset's line is one to print: its flow's ends and its own verdict and
+    /// scenario match.
+    pub fn admits_reset(&self, ends: [SocketAddr; 2], verdict: &str, scenario: &str) -> bool {
+        let wanted =
+            |list: &[String], value: &str| list.is_empty() || list.iter().any(|w| w == value);
+        wanted(&self.verdicts, verdict)
+            && wanted(&self.scenarios, scenario)
+            && (self.hosts.is_empty() || ends.iter().any(|e| self.hosts.contains(&e.ip())))
+            && (self.ports.is_empty() || ends.iter().any(|e| self.ports.contains(&e.port())))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.verdicts.is_empty()
             && self.scenarios.is_empty()
@@ -105,6 +116,11 @@ impl ReportBuilder {
     /// True when the flow is one to list (and to stream).
     pub fn admits(&self, flow: &FlowReport) -> bool {
         self.narrowing.admits(flow)
+    }
+
+    /// What the listing is narrowed to.
+    pub fn narrowing(&self) -> &Narrowing {
+        &self.narrowing
     }
 
     /// Adds a warning for the report (and standard error).

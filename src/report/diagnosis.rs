@@ -39,6 +39,9 @@ pub struct DiagnosisGroup {
     /// Follow-up resets folded under them.
     pub follow_ups: u64,
     pub follow_ups_from: FollowUps,
+    /// Follow-ups with the group's own verdict (the further RSTs of one volley); the others
+    /// answered the group's resets (a host with no socket left).
+    pub follow_ups_same_verdict: u64,
     pub flows: u64,
     pub first_ts: String,
     pub last_ts: String,
@@ -88,6 +91,7 @@ struct Tally {
     more_ports: u64,
     resets: u64,
     follow_ups: FollowUps,
+    follow_ups_same_verdict: u64,
     flows: u64,
     first: (i64, String),
     last: (i64, String),
@@ -123,6 +127,9 @@ impl Diagnosis {
                             "client" => tally.follow_ups.client += 1,
                             _ => tally.follow_ups.server += 1,
                         }
+                        if reset.verdict == key.0 {
+                            tally.follow_ups_same_verdict += 1;
+                        }
                     }
                 }
                 None => {
@@ -152,6 +159,7 @@ impl Diagnosis {
             more_ports: 0,
             resets: 0,
             follow_ups: FollowUps::default(),
+            follow_ups_same_verdict: 0,
             flows: 0,
             first: at.clone(),
             last: at.clone(),
@@ -232,6 +240,7 @@ impl Diagnosis {
                     resets: tally.resets,
                     follow_ups: tally.follow_ups.client + tally.follow_ups.server,
                     follow_ups_from: tally.follow_ups,
+                    follow_ups_same_verdict: tally.follow_ups_same_verdict,
                     flows: tally.flows,
                     first_ts: tally.first.1.clone(),
                     last_ts: tally.last.1.clone(),
@@ -373,6 +382,18 @@ pub fn ports_in_words(group: &DiagnosisGroup) -> String {
     }
 }
 
+/// "3 resets", "1 reset (+5 follow-ups)": a group's size for a title.
+pub fn size_in_words(group: &DiagnosisGroup) -> String {
+    match group.follow_ups {
+        0 => count(group.resets, "reset"),
+        n => format!(
+            "{} (+{})",
+            count(group.resets, "reset"),
+            count(n, "follow-up")
+        ),
+    }
+}
+
 /// "384 servers, 6 ports", "198.51.100.7, port 8000".
 pub fn servers_and_ports(group: &DiagnosisGroup) -> String {
     format!("{}, {}", group.servers, ports_in_words(group))
@@ -434,8 +455,8 @@ pub fn what_happened(group: &DiagnosisGroup) -> &'static str {
         ("in_path_reject", false) => "blocked a request",
         ("injected_reset", true) => "injected forged resets",
         ("injected_reset", false) => "injected a forged reset",
-        ("peer_abort", true) => "aborted connections (the server application)",
-        ("peer_abort", false) => "aborted a connection (the server application)",
+        ("peer_abort", true) => "aborted connections (application aborts)",
+        ("peer_abort", false) => "aborted a connection (an application abort)",
         ("local_abort", true) => "aborted its own connections",
         ("local_abort", false) => "aborted its own connection",
         ("stale_connection", true) => "no longer knew the connections",
@@ -478,9 +499,11 @@ pub fn sentence(group: &DiagnosisGroup) -> String {
     }
     if group.follow_ups > 0 {
         let from = match (group.follow_ups_from.client, group.follow_ups_from.server) {
-            (_, 0) => " from the client",
-            (0, _) => " from the server",
-            _ => "",
+            (_, 0) => " from the client".to_string(),
+            (0, _) => " from the server".to_string(),
+            (client, server) => {
+                format!(": {server} in the server's name, {client} in the client's")
+            }
         };
         text.push_str(&format!(
             " (+{}{from})",
@@ -495,7 +518,9 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
     let Some(top) = groups.first() else {
         return "No resets: every connection closed with FIN, or did not close.".to_string();
     };
-    let share = top.resets + top.follow_ups;
+    // The group's own resets; the follow-ups that answered them are told apart.
+    let share = top.resets + top.follow_ups_same_verdict;
+    let answered = top.follow_ups - top.follow_ups_same_verdict;
     let lead = if share == resets {
         if resets == 1 {
             "The one reset".to_string()
@@ -504,8 +529,17 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
         }
     } else if share * 2 > resets {
         format!("Most resets ({share} of {resets})")
+    } else if share * 2 == resets {
+        format!("Half of the resets ({share} of {resets})")
     } else {
         format!("The largest group of resets ({share} of {resets})")
+    };
+    let followed = match (answered, share) {
+        (0, _) => String::new(),
+        (1, 1) => "; 1 more answered it".to_string(),
+        (1, _) => "; 1 more answered them".to_string(),
+        (n, 1) => format!("; {n} more answered it"),
+        (n, _) => format!("; {n} more answered them"),
     };
     let who = match top.verdict {
         "peer" => format!("came from the {} itself, which", top.from),
@@ -518,7 +552,7 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
         .idle_in_words()
         .map_or_else(String::new, |idle| format!(", {idle}"));
     format!(
-        "{lead} {who} {} on {}{idle}.",
+        "{lead} {who} {} on {}{idle}{followed}.",
         what_happened(top),
         servers_and_ports(top)
     )

@@ -77,9 +77,11 @@ pub fn write_table(
             .iter()
             .any(|f| f.resets.iter().any(|r| r.follow_up_of.is_some()))
         {
-            writeln!(
+            write_wrapped(
+                "↳ follows the flow's reset above it (a volley, or the host's answers from no socket); counted with it in the diagnosis.",
+                "  ",
+                usize::from(width),
                 out,
-                "↳ follows the flow's reset above it (a volley, or the host's answers from no socket); counted with it in the diagnosis."
             )?;
         }
         if view.wide {
@@ -92,7 +94,7 @@ pub fn write_table(
         writeln!(out, "No flows to list.")?;
     }
     writeln!(out)?;
-    writeln!(out, "{}", summary_paragraph(report))
+    write_wrapped(&summary_paragraph(report), "", usize::from(width), out)
 }
 
 fn write_diagnosis(
@@ -112,8 +114,11 @@ fn write_diagnosis(
     write_wrapped(&headline, "", width, out)?;
     for (n, group) in groups.iter().take(GROUPS_IN_WORDS).enumerate() {
         writeln!(out)?;
-        let first = format!("{}. {}.", n + 1, diagnosis::sentence(group));
-        write_wrapped(&first, "   ", width, out)?;
+        // One group: the headline has said it; its facts follow.
+        if groups.len() > 1 {
+            let first = format!("{}. {}.", n + 1, diagnosis::sentence(group));
+            write_wrapped(&first, "   ", width, out)?;
+        }
         let when = if group.first_ts == group.last_ts {
             format!("At {}", view.time(&group.first_ts))
         } else {
@@ -336,6 +341,9 @@ fn flows_table(report: &Report, flows: &[&FlowReport], style: TableStyle, view: 
     header.extend(["Client", "Server"]);
     if view.wide {
         header.extend(["State", "History", "Close", "Duration", "Packets c/s"]);
+    } else if view.all {
+        // Flows without a reset: their state says how they ended.
+        header.push("State");
     }
     header.extend(["RST", "Verdict, scenario"]);
     if view.wide {
@@ -377,6 +385,9 @@ fn flows_table(report: &Report, flows: &[&FlowReport], style: TableStyle, view: 
                 ));
             }
             cells.extend([text(flow.client.to_string()), text(flow.server.to_string())]);
+            if view.all && !view.wide {
+                cells.push(text(flow.conn_state.clone()));
+            }
             if view.wide {
                 cells.extend([
                     text(flow.conn_state.clone()),

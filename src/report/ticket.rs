@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::diagnosis::{self, DiagnosisGroup, count, group_of_flow};
 use super::table::summary_paragraph;
-use super::view::{View, display_path};
+use super::view::{View, display_command, display_path};
 use super::{FlowReport, PacketReport, Report, ResetReport};
 
 /// Groups in the table under those told in words.
@@ -146,6 +146,14 @@ fn write_diagnosis(
         more.push(m.escape(&group.explanation));
         if !group.advice.is_empty() {
             more.push(format!("{} {}", m.bold("Advice:"), m.escape(&group.advice)));
+        }
+        if groups.len() == 1 {
+            // One group: the headline has said it; its facts follow.
+            for line in &more {
+                writeln!(out, "{line}")?;
+                writeln!(out)?;
+            }
+            continue;
         }
         let first = m.bold(&m.escape(&format!("{}.", diagnosis::sentence(group))));
         writeln!(out, "{}", m.numbered(n + 1, &first, &more))?;
@@ -287,7 +295,8 @@ fn write_inputs(
     )?;
     let mut made = format!("rstscope {}", m.escape(report.tool.version));
     if !report.command.is_empty() {
-        made.push_str(&format!(", run as {}", m.code(&report.command)));
+        let command = display_command(&report.command, &report.inputs);
+        made.push_str(&format!(", run as {}", m.code(&command)));
     }
     writeln!(out, "{made}")?;
     writeln!(out)
@@ -317,7 +326,7 @@ fn write_groups(
             index + 1,
             group.verdict,
             group.scenario,
-            count(group.resets, "reset")
+            diagnosis::size_in_words(group)
         );
         writeln!(out, "{}", m.heading(2, &m.escape(&title)))?;
         writeln!(out)?;

@@ -159,6 +159,32 @@ fn clock(rfc3339: &str, zone: &str) -> String {
     }
 }
 
+/// The report's command line as a ticket should show it: every absolute path in it (the
+/// inputs, `-o` files) shortened to its file name, as `display_path` does.
+pub fn display_command(command: &str, inputs: &[super::InputReport]) -> String {
+    let mut shown = command.to_string();
+    for input in inputs {
+        if input.path.starts_with('/') {
+            shown = shown.replace(&input.path, &display_path(&input.path));
+        }
+    }
+    shown
+        .split(' ')
+        .map(|word| {
+            let (quote, bare) = match word.strip_prefix('\'') {
+                Some(rest) => ("'", rest),
+                None => ("", word),
+            };
+            if bare.starts_with('/') {
+                format!("{quote}{}", display_path(bare))
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Nanoseconds since 1970 of an RFC 3339 time.
 pub fn parse_ns(ts: &str) -> Option<i64> {
     let t = DateTime::parse_from_rfc3339(ts).ok()?;
@@ -209,5 +235,9 @@ mod tests {
             "trace.pcap"
         );
         assert_eq!(display_path("cases/trace.pcap"), "cases/trace.pcap");
+        assert_eq!(
+            display_command("rstscope analyze /home/ann/t.pcap -o /tmp/r.md", &[]),
+            "rstscope analyze t.pcap -o r.md"
+        );
     }
 }

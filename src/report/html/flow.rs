@@ -65,7 +65,7 @@ fn write_section(
         "<section class=\"group\" id=\"group-{n}-flows\">\n<h2>Group {n}: {} <code>{}</code>, {}</h2>",
         badge(group.verdict),
         escape(group.scenario),
-        count(group.resets, "reset")
+        escape(&diagnosis::size_in_words(group))
     )?;
     writeln!(out, "<p>{}.</p>", escape(&diagnosis::sentence(group)))?;
     for flow in &section.full {

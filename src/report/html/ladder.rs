@@ -370,6 +370,53 @@ mod tests {
         assert!(page.contains(&format!("<line x1=\"{x:.1}\" y1=")));
     }
 
+    /// No label crosses the device's line: each lies wholly on one side of it.
+    #[test]
+    fn labels_never_cross_the_device_line() {
+        for hops in [Some(2), Some(6), Some(11), None] {
+            let mut flow = firewall_flow(1);
+            flow.resets[0].device_hops = hops;
+            let rows = ladder_rows(&flow);
+            let lanes = Lanes::measure(&flow, &rows);
+            let device = lanes.device.as_ref().map_or(0.0, |d| d.x);
+            for row in &rows {
+                let (x1, x2) = lanes.arrow_ends(row);
+                for line in label_lines(row, &lanes) {
+                    let x = label_x(x1, x2, &line, lanes.label_span());
+                    let half = text_width(&line) / 2.0;
+                    assert!(
+                        x + half < device || x - half > device,
+                        "{line:?} at {x} crosses the device line at {device} ({hops:?} hops)"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_device_of_unknown_distance_says_so() {
+        let mut flow = firewall_flow(1);
+        flow.resets[0].device_hops = None;
+        let page = render(&report(vec![flow]));
+        assert!(page.contains(">distance unknown</text>"));
+        assert!(page.contains("its distance is unknown, so it is drawn half-way"));
+    }
+
+    /// A refused SYN: the server sent nothing in this flow, and the verdict compared the RST
+    /// with the server's TTL in its other flows; the ladder shows that baseline.
+    #[test]
+    fn the_baseline_from_other_flows_is_shown() {
+        let mut flow = peer_flow(1);
+        flow.resets[0].packets_before.retain(|p| p.from == "client");
+        flow.resets[0].sender_ttl = Some(crate::report::SenderTtlReport {
+            usual: 52,
+            packets: 40,
+            learnt_from: "other_flows",
+        });
+        let page = render(&report(vec![flow]));
+        assert!(page.contains("TTL 52 (its other flows), 12 hops"), "{page}");
+    }
+
     #[test]
     fn peer_verdict_draws_no_device_line() {
         let page = render(&report(vec![peer_flow(1)]));

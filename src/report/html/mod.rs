@@ -32,7 +32,7 @@ mod timestamps;
 
 use std::io::{self, Write};
 
-use super::view::{View, display_path};
+use super::view::{View, display_command, display_path};
 use super::{InputReport, Report, table};
 use diagnosis::{write_diagnosis, write_headline};
 use flow::write_flows;
@@ -121,7 +121,7 @@ fn write_facts(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<
         writeln!(
             out,
             "<p>Command:</p>\n<pre><code class=\"command\">{}</code></pre>",
-            escape(&report.command)
+            escape(&display_command(&report.command, &report.inputs))
         )?;
     }
     write_inputs(&report.inputs, view, out)?;

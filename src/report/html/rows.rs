@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(offset_label(0.0, false), "0 ms");
         assert_eq!(offset_label(-20_000.0, false), "-20.000 s");
         assert_eq!(offset_label(-0.042, true), "-0.042 ms");
-        assert_eq!(offset_label(-20_000.0421, true), "-20.000042 s");
+        assert_eq!(offset_label(-20_000.042_1, true), "-20.000042 s");
         assert!(!needs_microseconds(&rows));
     }
 }
