@@ -599,11 +599,19 @@ impl Finished {
 
     /// The table's summary paragraph ("Read N packets from 1 input ...").
     #[track_caller]
+    /// The summary paragraph, its wrapped lines joined by spaces.
     fn summary(&self) -> String {
         self.lines
             .iter()
-            .find(|s| s.line.starts_with("Read "))
-            .map(|s| s.line.clone())
+            .position(|s| s.line.starts_with("Read "))
+            .map(|first| {
+                self.lines[first..]
+                    .iter()
+                    .take_while(|s| !s.line.is_empty())
+                    .map(|s| s.line.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_else(|| {
                 panic!(
                     "no summary paragraph (\"Read N packets ...\") in the output:\n{}\nstderr:\n{}",

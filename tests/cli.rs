@@ -72,6 +72,21 @@ const FIN_CLIENT: &str = "192.0.2.11:40000";
 const SYN_CLIENT: &str = "192.0.2.12:40001";
 
 /// The line of a table that mentions `needle`.
+/// The paragraph that starts with `start` (a wrapped paragraph's lines joined by spaces).
+fn paragraph(table: &str, start: &str) -> String {
+    let lines: Vec<&str> = table.lines().collect();
+    let first = lines
+        .iter()
+        .position(|line| line.starts_with(start))
+        .unwrap_or_else(|| panic!("no paragraph starts with {start}:\n{table}"));
+    lines[first..]
+        .iter()
+        .take_while(|line| !line.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The first line mentioning `needle` in the flows table (after its header; the diagnosis
 /// above it names addresses too), or anywhere when there is no flows table.
 fn table_row<'a>(table: &'a str, needle: &str) -> &'a str {
@@ -253,7 +268,7 @@ fn the_summary_paragraph_counts_packets_flows_and_closes() {
         vec!["analyze", "--all", capture.to_str().unwrap()],
     ] {
         let table = success(&rstscope(&args));
-        let summary = table_row(&table, "Read ");
+        let summary = paragraph(&table, "Read ");
         for part in [
             "Read 19 packets from 1 input",
             "(18 TCP;",
@@ -279,7 +294,7 @@ fn a_capture_without_resets_says_so() {
     let table = success(&rstscope(&["analyze", &show(&path)]));
     assert!(table.starts_with("No flows to list."), "table:\n{table}");
     assert!(!table.contains(FIN_CLIENT), "table:\n{table}");
-    let summary = table_row(&table, "Read ");
+    let summary = paragraph(&table, "Read ");
     assert!(summary.contains("Read 10 packets"), "{summary}");
     assert!(summary.contains("1 TCP flow:"), "{summary}");
     assert!(summary.contains("0 RST segments"), "{summary}");

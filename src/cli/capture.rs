@@ -297,7 +297,7 @@ impl Sink for Watcher<'_> {
         if self.all && flow.close() == Close::Fin {
             let text = format!(
                 "{}  {} -> {}  closed by FIN ({}, {})",
-                self.view.time_ns(flow.last_ts.0),
+                self.view.stamp_ns(flow.last_ts.0),
                 flow.client(),
                 flow.server(),
                 flow.conn_state(),

@@ -256,12 +256,24 @@ impl Diagnosis {
                 }
             })
             .collect();
-        groups.sort_by(|a, b| b.resets.cmp(&a.resets).then(a.first_ts.cmp(&b.first_ts)));
+        // By weight: the group's own resets (a volley's further RSTs with them), then the
+        // resets that answered them, then the earliest.
+        groups.sort_by(|a, b| {
+            b.weight()
+                .cmp(&a.weight())
+                .then(b.follow_ups.cmp(&a.follow_ups))
+                .then(a.first_ts.cmp(&b.first_ts))
+        });
         groups
     }
 }
 
 impl DiagnosisGroup {
+    /// The resets the group's sender sent: its own and its volleys' further ones.
+    pub fn weight(&self) -> u64 {
+        self.resets + self.follow_ups_same_verdict
+    }
+
     /// True when `reset` (a primary one, not a follow-up) is of this group.
     pub fn holds(&self, reset: &ResetReport) -> bool {
         self.verdict == reset.verdict
@@ -519,7 +531,8 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
         return "No resets: every connection closed with FIN, or did not close.".to_string();
     };
     // The group's own resets; the follow-ups that answered them are told apart.
-    let share = top.resets + top.follow_ups_same_verdict;
+    let share = top.weight();
+    let tied = groups.get(1).is_some_and(|next| next.weight() == share);
     let answered = top.follow_ups - top.follow_ups_same_verdict;
     let lead = if share == resets {
         if resets == 1 {
@@ -529,6 +542,19 @@ pub fn headline(groups: &[DiagnosisGroup], resets: u64) -> String {
         }
     } else if share * 2 > resets {
         format!("Most resets ({share} of {resets})")
+    } else if tied {
+        let ties = groups.iter().take_while(|g| g.weight() == share).count();
+        if ties == groups.len() {
+            format!(
+                "{resets} resets in {} groups of {share} each; the earliest",
+                groups.len()
+            )
+        } else {
+            format!(
+                "{resets} resets in {} groups, the {ties} largest of {share} each; the earliest of them",
+                groups.len()
+            )
+        }
     } else if share * 2 == resets {
         format!("Half of the resets ({share} of {resets})")
     } else {

@@ -13,7 +13,7 @@ pub fn reset_line(flow: &Flow, reset: &Reset, attribution: &Attribution, view: &
     let reason = strongest_reason(attribution);
     format!(
         "{}  {} -> {}  RST from {} (frame {}, ttl {})  {} {:.2} {}{}",
-        view.time_ns(reset.segment.at.ts.0),
+        view.stamp_ns(reset.segment.at.ts.0),
         flow.client(),
         flow.server(),
         report.from,
@@ -38,7 +38,7 @@ pub fn revised_line(
     let report = reset_report(flow, reset, attribution);
     format!(
         "{}  {} -> {}  RST from {} (frame {}) revised: {} {:.2} {} (first said {} {}){}",
-        view.time_ns(reset.segment.at.ts.0),
+        view.stamp_ns(reset.segment.at.ts.0),
         flow.client(),
         flow.server(),
         report.from,

@@ -119,15 +119,7 @@ fn write_diagnosis(
             let first = format!("{}. {}.", n + 1, diagnosis::sentence(group));
             write_wrapped(&first, "   ", width, out)?;
         }
-        let when = if group.first_ts == group.last_ts {
-            format!("At {}", view.time(&group.first_ts))
-        } else {
-            format!(
-                "{} to {}",
-                view.time(&group.first_ts),
-                view.time(&group.last_ts)
-            )
-        };
+        let when = view.when(&group.first_ts, &group.last_ts, false);
         let example = format!(
             "   {when}; e.g. flow {}, frame {}{}.",
             group.example.flow,

@@ -130,15 +130,7 @@ fn write_diagnosis(
     )?;
     writeln!(out)?;
     for (n, group) in groups.iter().take(limits.groups_in_words).enumerate() {
-        let when = if group.first_ts == group.last_ts {
-            format!("At {}", view.moment(&group.first_ts))
-        } else {
-            format!(
-                "{} to {}",
-                view.moment(&group.first_ts),
-                view.moment(&group.last_ts)
-            )
-        };
+        let when = view.when(&group.first_ts, &group.last_ts, true);
         let mut more = vec![m.escape(&format!(
             "{when}; example: {}.",
             example_in_words(report, group)
@@ -654,7 +646,7 @@ fn write_packets(m: &dyn Markup, reset: &ResetReport, out: &mut dyn Write) -> io
         bold(direction(reset.from).to_string()),
         bold(m.escape(&reset.flags)),
         bold(reset.seq.to_string()),
-        bold(reset.ack.map_or("-".to_string(), |ack| ack.to_string())),
+        bold(m.escape(&reset.ack.map_or("-".to_string(), |ack| ack.to_string()))),
         bold(reset.len.to_string()),
         bold(reset.ttl.to_string()),
     ]);
@@ -681,12 +673,12 @@ fn write_packets(m: &dyn Markup, reset: &ResetReport, out: &mut dyn Write) -> io
 
 fn packet_row(m: &dyn Markup, packet: &PacketReport) -> Vec<String> {
     vec![
-        offset(packet.offset_ms),
+        m.escape(&offset(packet.offset_ms)),
         packet.frame.to_string(),
         direction(packet.from).to_string(),
         m.escape(&packet.flags),
         packet.seq.to_string(),
-        packet.ack.map_or("-".to_string(), |ack| ack.to_string()),
+        m.escape(&packet.ack.map_or("-".to_string(), |ack| ack.to_string())),
         packet.len.to_string(),
         packet.ttl.to_string(),
     ]

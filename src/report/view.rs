@@ -57,6 +57,26 @@ impl View {
         self.format_ns(ns, precision)
     }
 
+    /// A time for a log line (capture's running lines): RFC 3339 with its date and zone for
+    /// `utc` and `local`, so lines grep and parse like any log; as `time_ns` otherwise.
+    pub fn stamp_ns(&self, ns: i64) -> String {
+        let secs = ns.div_euclid(1_000_000_000);
+        let nanos = ns.rem_euclid(1_000_000_000) as u32;
+        let precision = if nanos.is_multiple_of(1000) {
+            SecondsFormat::Micros
+        } else {
+            SecondsFormat::Nanos
+        };
+        let Some(t) = DateTime::<Utc>::from_timestamp(secs, nanos) else {
+            return self.time_ns(ns);
+        };
+        match self.time {
+            TimeFormat::Utc => t.to_rfc3339_opts(precision, true),
+            TimeFormat::Local => t.with_timezone(&Local).to_rfc3339_opts(precision, false),
+            TimeFormat::Relative | TimeFormat::Epoch => self.time_ns(ns),
+        }
+    }
+
     fn format_ns(&self, ns: i64, precision: Precision) -> String {
         let secs = ns.div_euclid(1_000_000_000);
         let nanos = ns.rem_euclid(1_000_000_000);
@@ -121,6 +141,22 @@ impl View {
                 }
             }
             _ => self.time(ts),
+        }
+    }
+
+    /// "At T" or "T1 to T2": when a group's resets came, with the date (`moment`) or without.
+    pub fn when(&self, first: &str, last: &str, with_date: bool) -> String {
+        let time = |ts: &str| {
+            if with_date {
+                self.moment(ts)
+            } else {
+                self.time(ts)
+            }
+        };
+        if first == last {
+            format!("At {}", time(first))
+        } else {
+            format!("{} to {}", time(first), time(last))
         }
     }
 

@@ -51,9 +51,8 @@ pub(super) fn write_diagnosis(
         )?;
         writeln!(
             out,
-            "<p class=\"muted\">{} to {}; example: {}.</p>",
-            escape(&view.moment(&group.first_ts)),
-            escape(&view.moment(&group.last_ts)),
+            "<p class=\"muted\">{}; example: {}.</p>",
+            escape(&view.when(&group.first_ts, &group.last_ts, true)),
             example_link(report, group, detailed)
         )?;
         writeln!(
