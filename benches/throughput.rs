@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use etherparse::PacketBuilder;
 use pcap::{Capture, Linktype, Packet, PacketHeader};
-use rstscope::pipeline::{AnalyzeOptions, analyze};
+use rstscope_core::{AnalyzeOptions, analyze};
 
 /// Appends one Ethernet/IPv4/TCP frame.
 #[allow(clippy::too_many_arguments)]

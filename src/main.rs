@@ -3,8 +3,10 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+mod cli;
+
 fn main() -> ExitCode {
-    match rstscope::cli::run() {
+    match cli::run() {
         Ok(outcome) => {
             for warning in &outcome.warnings {
                 let _ = writeln!(io::stderr(), "rstscope: warning: {warning}");

@@ -1,4 +1,4 @@
-//! Reports on a real-sized capture: rstscope-synth writes 2.4 million packets with about 5,000
+//! Reports on a real-sized capture: the synth crate (rstscope-synth) writes 2.4 million packets with about 5,000
 //! resets of every kind, and every format must open with the diagnosis and stay readable: the
 //! table under 200 lines and 100 columns, the Markdown inside a GitHub comment (65,536
 //! characters) and rendered by GitHub's own renderer (cmark-gfm), the Jira markup inside a Jira
@@ -26,24 +26,15 @@ fn capture() -> &'static Path {
     let (_, path) = CAPTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.pcap");
-        let out = Command::new(env!("CARGO_BIN_EXE_rstscope-synth"))
-            .args([
-                "--packets",
-                "2400000",
-                "--seed",
-                "7",
-                "--concurrent",
-                "5000",
-            ])
-            .args(["--snaplen", "128", "-o"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let config = rstscope_synth::Config {
+            packets: 2_400_000,
+            seed: 7,
+            concurrent: 5_000,
+            snaplen: 128,
+            ..rstscope_synth::Config::default()
+        };
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        rstscope_synth::generate(&config, file).unwrap();
         (dir, path)
     });
     path

@@ -6,18 +6,15 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
-use rstscope::anonymize::{AnonymizeKey, Anonymizer, rewrite::rewrite_frame};
-use rstscope::attribution::{HostBaselines, attribute};
-use rstscope::capture::LinkType;
-use rstscope::decode::{
-    Captured, Checksum, Decoded, IpFacts, Mac, Segment, TcpOptions, decode, ip_header_offsets,
+use rstscope_core::anonymization::{AnonymizeKey, Anonymizer};
+use rstscope_core::fuzzing::{Captured, Decoded, decode, ip_header_offsets, rewrite_frame};
+use rstscope_core::report::view::{TimeFormat, View};
+use rstscope_core::report::{ReportBuilder, Retain, flow_report, line, markdown, table};
+use rstscope_core::source::LinkType;
+use rstscope_core::{
+    AnalyzeOptions, AnalyzedFlow, Analyzer, AnalyzerConfig, Checksum, Flags, FlowConfig, FrameRef,
+    InputStats, IpFacts, Mac, RunStats, Segment, SeqNum, Span, TcpOptions, Timestamp, analyze,
 };
-use rstscope::flow::{Flow, FlowConfig, FlowTable, FrameRef, Observed};
-use rstscope::pipeline::{AnalyzeOptions, AnalyzedFlow, InputStats, RunStats, analyze};
-use rstscope::report::view::{TimeFormat, View};
-use rstscope::report::{ReportBuilder, Retain, flow_report, line, markdown, table};
-use rstscope::tcp::{Flags, SeqNum};
-use rstscope::time::{Span, Timestamp};
 
 /// The DLT values `LinkType::from_dlt` knows; the decode target's first byte picks one.
 pub const DLTS: [i32; 9] = [0, 1, 9, 10, 12, 101, 108, 113, 276];
@@ -64,18 +61,19 @@ pub const RECORD: usize = 31;
 
 /// `flow`: a 2-byte header picks the flow table's limits, whether addresses are anonymised
 /// and how much is reported; then every [`RECORD`] bytes make one segment, fed through the
-/// flow table, host baselines, attribution and the reports, as `pipeline` does it. (Reports
+/// analyzer (flow table, host baselines, attribution) and the reports, as `analyze` does it. (Reports
 /// cost most of the time, so half the inputs skip them and explore flows faster.)
 pub fn flow_target(input: &[u8]) {
     let Some((header, records)) = input.split_at_checked(2) else {
         return;
     };
     let (config, mut anonymizer) = flow_setup(header[0], header[1]);
-    let mut table = FlowTable::new(config);
-    let mut hosts = HostBaselines::default();
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        flows: config,
+        ..AnalyzerConfig::default()
+    });
     let mut report =
         (header[1] & 1 != 0).then(|| ReportBuilder::new(Retain::All).listing_at_most(4));
-    let mut done = Vec::new();
     let mut ts = Timestamp(1_700_000_000_000_000_000);
     for (index, record) in records.chunks_exact(RECORD).enumerate() {
         let (mut segment, delta) = segment_of(record);
@@ -88,23 +86,19 @@ pub fn flow_target(input: &[u8]) {
             frame: index as u64 + 1,
             ts,
         };
-        if let Observed::Kept { .. } = table.observe(&segment, at, &mut done) {
-            hosts.observe(&segment);
-        }
-        finish(&mut done, &mut hosts, &mut report);
+        analyzer
+            .observe(&segment, at)
+            .for_each(|flow| finish(flow, &mut report));
         if index % 8 == 7 {
-            table.expire(ts, &mut done);
-            finish(&mut done, &mut hosts, &mut report);
+            analyzer
+                .expire(ts)
+                .for_each(|flow| finish(flow, &mut report));
         }
     }
-    for flow in table.live() {
-        hosts.observe_flow(flow);
-    }
-    table.finish_all(&mut |flow| done.push(flow));
-    finish(&mut done, &mut hosts, &mut report);
+    analyzer.finish().for_each(|flow| finish(flow, &mut report));
     let stats = RunStats {
         inputs: vec![InputStats::default()],
-        evicted_flows: table.evicted,
+        evicted_flows: analyzer.evicted_flows(),
         judged_early: 0,
     };
     if let Some(report) = report
@@ -130,30 +124,24 @@ fn flow_setup(limits: u8, options: u8) -> (FlowConfig, Option<Anonymizer>) {
     (config, anonymizer)
 }
 
-/// Attributes and (when there is a report) reports every finished flow, as the pipeline's
-/// stages do.
-fn finish(done: &mut Vec<Flow>, hosts: &mut HostBaselines, report: &mut Option<ReportBuilder>) {
-    for flow in done.iter() {
-        hosts.observe_flow(flow);
+/// Reports (when there is a report) a finished, attributed flow, as `analyze` does.
+fn finish(analyzed: AnalyzedFlow, report: &mut Option<ReportBuilder>) {
+    let Some(report) = report.as_mut() else {
+        return;
+    };
+    let flow = &analyzed.flow;
+    for (reset, attribution) in flow.resets.iter().zip(&analyzed.attributions) {
+        let _ = line::reset_line(flow, reset, attribution, &View::default());
     }
-    for flow in done.drain(..) {
-        let attributions = attribute(&flow, hosts);
-        let Some(report) = report.as_mut() else {
-            continue;
-        };
-        for (reset, attribution) in flow.resets.iter().zip(&attributions) {
-            let _ = line::reset_line(&flow, reset, attribution, &View::default());
-        }
-        let flow_report = flow_report(&AnalyzedFlow { flow, attributions });
-        if let Err(err) = serde_json::to_vec(&flow_report) {
-            panic!("a flow report did not serialise: {err}");
-        }
-        report.add(flow_report);
+    let flow_report = flow_report(&analyzed);
+    if let Err(err) = serde_json::to_vec(&flow_report) {
+        panic!("a flow report did not serialise: {err}");
     }
+    report.add(flow_report);
 }
 
 /// Renders a report in every format (into memory).
-fn render(report: &rstscope::report::Report) {
+fn render(report: &rstscope_core::report::Report) {
     let mut out = Vec::new();
     let style = table::TableStyle {
         terminal: true,
@@ -166,13 +154,13 @@ fn render(report: &rstscope::report::Report) {
         time: TimeFormat::Relative,
         origin_ns: Some(0),
     };
-    let written = rstscope::report::json::write_report(report, &mut out)
+    let written = rstscope_core::report::json::write_report(report, &mut out)
         .and_then(|()| table::write_table(report, style, &View::default(), &mut out))
         .and_then(|()| table::write_table(report, style, &all, &mut out))
         .and_then(|()| markdown::write_markdown(report, &View::default(), &mut out))
-        .and_then(|()| rstscope::report::jira::write_jira(report, &all, &mut out))
-        .and_then(|()| rstscope::report::html::write_html(report, &View::default(), &mut out))
-        .and_then(|()| rstscope::report::html::write_html(report, &all, &mut out));
+        .and_then(|()| rstscope_core::report::jira::write_jira(report, &all, &mut out))
+        .and_then(|()| rstscope_core::report::html::write_html(report, &View::default(), &mut out))
+        .and_then(|()| rstscope_core::report::html::write_html(report, &all, &mut out));
     assert!(written.is_ok(), "rendering into memory failed: {written:?}");
 }
 

@@ -14,14 +14,14 @@ use clap::Args;
 use super::stream::FlowStream;
 use super::view_args::{NarrowArgs, ViewArgs};
 use super::{FlowArgs, Format, Look, Outcome, Output, finish_output};
-use crate::attribution::{Attribution, Scenario, Signal, Verdict, attribute};
-use crate::capture::{LiveOptions, LiveSource, Source, live};
-use crate::decode::Segment;
-use crate::flow::{Close, FrameRef};
-use crate::pipeline::{self, AnalyzedFlow, LiveView, Sink};
-use crate::report::view::View;
-use crate::report::{ReportBuilder, flow_report, line};
-use crate::time::{Span, Timestamp};
+use rstscope_core::anonymization::Anonymizer;
+use rstscope_core::report::view::View;
+use rstscope_core::report::{ReportBuilder, flow_report, line};
+use rstscope_core::source::{self, LiveOptions, LiveSource, Source};
+use rstscope_core::{
+    AnalyzedFlow, Analyzer, AnalyzerConfig, Attribution, Close, Content, FrameRef, InputStats,
+    Read, Reader, RunStats, Scenario, Segment, Signal, Span, Timestamp, Verdict,
+};
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
 /// within this time; the line still comes well under two seconds after the packet).
@@ -129,7 +129,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `rstscope interfaces`: like `tcpdump -D`.
 pub(super) fn run_interfaces() -> anyhow::Result<Outcome> {
     let mut out = io::stdout().lock();
-    for (index, (name, addresses, up)) in live::interfaces()?.iter().enumerate() {
+    for (index, (name, addresses, up)) in source::interfaces()?.iter().enumerate() {
         let state = if *up { "" } else { " [down]" };
         let addresses = if addresses.is_empty() {
             String::new()
@@ -191,7 +191,7 @@ impl Watcher<'_> {
     }
 
     /// True when `--verdict`, `--scenario`, `--host` and `--port` let this reset's line out.
-    fn wants(&self, flow: &crate::flow::Flow, attribution: &Attribution) -> bool {
+    fn wants(&self, flow: &rstscope_core::Flow, attribution: &Attribution) -> bool {
         self.builder.narrowing().admits_reset(
             [flow.client(), flow.server()],
             attribution.verdict.as_str(),
@@ -227,7 +227,8 @@ impl Watcher<'_> {
     }
 }
 
-impl Sink for Watcher<'_> {
+impl Watcher<'_> {
+    /// A RST segment was just seen: it is announced once its flow has shown a little more.
     fn reset_seen(&mut self, segment: &Segment, at: FrameRef) {
         self.resets_seen += 1;
         self.pending.push_back((
@@ -238,25 +239,26 @@ impl Sink for Watcher<'_> {
         ));
     }
 
-    fn tick(&mut self, now: Timestamp, live: &LiveView<'_>) -> bool {
+    /// After every frame and on quiet moments: announces the resets whose time has come, as
+    /// the live flows and baselines judge them now. True stops the capture.
+    fn tick(&mut self, now: Timestamp, analyzer: &Analyzer, stats: &InputStats) -> bool {
         if self.view.origin_ns.is_none() {
-            self.view.origin_ns = live.stats.first_ts.map(|ts| ts.0);
+            self.view.origin_ns = stats.first_ts.map(|ts| ts.0);
         }
         while let Some(&(due, src, dst, frame)) = self.pending.front() {
             if due > now {
                 break;
             }
             self.pending.pop_front();
-            let Some(flow) = live.table.flow(src, dst) else {
+            if self.announced.contains_key(&frame) {
+                continue;
+            }
+            let Some((flow, attributions)) = analyzer.judge_live(src, dst) else {
                 continue;
             };
             let Some(index) = flow.resets.iter().position(|r| r.segment.at.frame == frame) else {
                 continue;
             };
-            if self.announced.contains_key(&frame) {
-                continue;
-            }
-            let attributions = attribute(flow, live.hosts);
             if let Some(attribution) = attributions.get(index) {
                 self.announced.insert(frame, judgement(attribution));
                 if self.wants(flow, attribution) {
@@ -265,9 +267,11 @@ impl Sink for Watcher<'_> {
                 }
             }
         }
-        self.should_stop(live.stats.frames)
+        self.should_stop(stats.frames)
     }
 
+    /// A finished, attributed flow: its final lines (a revision where the judgement changed),
+    /// then into the report.
     fn flow(&mut self, analyzed: AnalyzedFlow) {
         let flow = &analyzed.flow;
         self.resets_without_baseline += analyzed
@@ -368,8 +372,7 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         view: args.view.view(args.all),
         error: None,
     };
-    let own = source.own_addresses();
-    let mut stats = pipeline::capture(&mut source, flows, anonymize, own, &mut watcher);
+    let mut stats = watch(&mut source, flows, anonymize, &mut watcher);
     source.flush();
     let drops = source.drops();
     if let Some(input) = stats.inputs.first_mut() {
@@ -398,6 +401,61 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     let (builder, stream, view) = (watcher.builder, watcher.stream, watcher.view);
     let look = Look { terminal, view };
     finish_output(args.format, builder, stream, &stats, look, &mut out)
+}
+
+/// The live loop: every frame read, decoded and taken into the analyzer; finished flows and
+/// announcements to the watcher, which says when to stop; then every flow finished.
+fn watch(
+    source: &mut LiveSource,
+    flows: rstscope_core::FlowConfig,
+    anonymize: Option<rstscope_core::anonymization::AnonymizeKey>,
+    watcher: &mut Watcher<'_>,
+) -> RunStats {
+    let mut anonymizer = anonymize.as_ref().map(Anonymizer::new);
+    let own = source.own_addresses();
+    let own_addresses = match &mut anonymizer {
+        Some(anonymizer) => own.into_iter().map(|ip| anonymizer.ip(ip)).collect(),
+        None => own,
+    };
+    let mut analyzer = Analyzer::new(AnalyzerConfig {
+        flows,
+        judge_at_end: false,
+        own_addresses,
+    });
+    let mut reader = Reader::new(source, 0, anonymizer.as_mut());
+    while let Some(read) = reader.next() {
+        let now = match read {
+            Read::Idle(now) => {
+                analyzer.expire(now).for_each(|flow| watcher.flow(flow));
+                now
+            }
+            Read::Frame { at, content, .. } => {
+                match content {
+                    Content::Segment(segment) => {
+                        let finished = analyzer.observe(&segment, at);
+                        if finished.kept() && segment.flags.rst() {
+                            watcher.reset_seen(&segment, at);
+                        }
+                        finished.for_each(|flow| watcher.flow(flow));
+                    }
+                    Content::Neighbour(neighbour) => analyzer.observe_neighbour(neighbour),
+                    Content::Other => {}
+                }
+                at.ts
+            }
+        };
+        if watcher.tick(now, &analyzer, reader.stats()) {
+            break;
+        }
+    }
+    let mut input = reader.into_stats();
+    analyzer.finish().for_each(|flow| watcher.flow(flow));
+    input.copies = analyzer.copies(0);
+    RunStats {
+        inputs: vec![input],
+        evicted_flows: analyzer.evicted_flows(),
+        judged_early: 0,
+    }
 }
 
 /// Says on standard error what is being captured, like tcpdump's "listening on" line.
@@ -431,9 +489,7 @@ fn install_stop_handler() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::FlowConfig;
-    use crate::pipeline::{InputStats, Stages};
-    use crate::testing::{A, R, S, Step, c, client_addr, s, segment};
+    use rstscope_core::testing::{A, R, S, Step, c, client_addr, s, segment};
 
     fn watcher<'a>(lines: &'a mut Vec<u8>, out: &'a mut Vec<u8>) -> Watcher<'a> {
         Watcher {
@@ -442,7 +498,7 @@ mod tests {
             all: false,
             stream: FlowStream::Off,
             out,
-            builder: ReportBuilder::new(crate::report::Retain::WithResets),
+            builder: ReportBuilder::new(rstscope_core::report::Retain::WithResets),
             pending: VecDeque::new(),
             announced: HashMap::new(),
             resets_seen: 0,
@@ -476,15 +532,22 @@ mod tests {
         let mut out = Vec::new();
         {
             let mut sink = watcher(&mut lines, &mut out);
-            let mut stages = Stages::new(FlowConfig::default(), &mut sink);
+            let mut analyzer = Analyzer::new(AnalyzerConfig::default());
             let stats = InputStats::default();
-            stages.observe(&segment(c(S, 100, 0, 0)), at(1, 0));
+            let observe = |sink: &mut Watcher<'_>, analyzer: &mut Analyzer, seg, at| {
+                let finished = analyzer.observe(&seg, at);
+                if finished.kept() && seg.flags.rst() {
+                    sink.reset_seen(&seg, at);
+                }
+                finished.for_each(|flow| sink.flow(flow));
+            };
+            observe(&mut sink, &mut analyzer, segment(c(S, 100, 0, 0)), at(1, 0));
             let reject = Step {
                 ttl: 60,
                 ..s(R | A, 0, 101, 0)
             };
-            stages.observe(&segment(reject), at(2, 10));
-            stages.tick(at(2, 1100).ts, 0, &stats);
+            observe(&mut sink, &mut analyzer, segment(reject), at(2, 10));
+            sink.tick(at(2, 1100).ts, &analyzer, &stats);
             let other = "192.0.2.10:40000".parse().unwrap_or(client_addr());
             let from_other = |step| {
                 let mut seg = segment(step);
@@ -495,14 +558,21 @@ mod tests {
                 }
                 seg
             };
-            stages.observe(&from_other(c(S, 500, 0, 0)), at(3, 1500));
-            let far = Step {
-                ttl: 50,
-                ..s(S | A, 900, 501, 0)
-            };
-            stages.observe(&from_other(far), at(4, 1510));
-            stages.observe(&from_other(c(A, 501, 901, 0)), at(5, 1520));
-            stages.finish_all();
+            let segments = [
+                (c(S, 500, 0, 0), at(3, 1500)),
+                (
+                    Step {
+                        ttl: 50,
+                        ..s(S | A, 900, 501, 0)
+                    },
+                    at(4, 1510),
+                ),
+                (c(A, 501, 901, 0), at(5, 1520)),
+            ];
+            for (step, at) in segments {
+                observe(&mut sink, &mut analyzer, from_other(step), at);
+            }
+            analyzer.finish().for_each(|flow| sink.flow(flow));
         }
         let text = String::from_utf8(lines).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();

@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::anonymize::{AnonymizeKey, Anonymizer, cryptopan};
-use crate::capture::FileSource;
-use crate::export::{ExportOptions, FlowSelection, export_pcap};
-use crate::flow::FlowConfig;
-use crate::pipeline::{AnalyzeOptions, AnalyzedFlow, RunStats, Sink, analyze_into, check_inputs};
-use crate::report::view::View;
-use crate::report::{ReportBuilder, Retain, flow_report, html, jira, markdown, table};
-use crate::time::Span;
 use progress::Progress;
+use rstscope_core::FlowConfig;
+use rstscope_core::Span;
+use rstscope_core::anonymization::{self, AnonymizeKey, Anonymizer};
+use rstscope_core::evidence::{ExportOptions, FlowSelection, export_pcap};
+use rstscope_core::report::view::View;
+use rstscope_core::report::{ReportBuilder, Retain, flow_report, html, jira, markdown, table};
+use rstscope_core::source::FileSource;
+use rstscope_core::{AnalyzeOptions, AnalyzedFlow, RunStats, analyze_with_progress, check_inputs};
 use stream::FlowStream;
 use view_args::{NarrowArgs, ViewArgs, table_style};
 
@@ -175,13 +175,13 @@ impl AnonymizeArgs {
     /// The key to anonymise with, if anonymising; a new random key is announced on stderr.
     pub(super) fn key(&self) -> anyhow::Result<Option<AnonymizeKey>> {
         if let Some(text) = &self.anonymize_key {
-            let key = cryptopan::parse_key(text).map_err(|why| anyhow::anyhow!("{why}"))?;
+            let key = anonymization::parse_key(text).map_err(|why| anyhow::anyhow!("{why}"))?;
             return Ok(Some(AnonymizeKey(key)));
         }
         if !self.anonymize {
             return Ok(None);
         }
-        let key = cryptopan::random_key().map_err(|err| {
+        let key = anonymization::random_key().map_err(|err| {
             anyhow::anyhow!(
                 "cannot read a random key from /dev/urandom ({err}); give one with --anonymize-key HEX"
             )
@@ -189,7 +189,7 @@ impl AnonymizeArgs {
         let _ = writeln!(
             io::stderr(),
             "rstscope: anonymising with key {} (keep it: --anonymize-key with it maps the same addresses the same way)",
-            cryptopan::key_to_hex(&key)
+            anonymization::key_to_hex(&key)
         );
         Ok(Some(AnonymizeKey(key)))
     }
@@ -267,7 +267,7 @@ struct Config {
     quiet: bool,
     report_flows: usize,
     view: View,
-    narrowing: crate::report::Narrowing,
+    narrowing: rstscope_core::report::Narrowing,
 }
 
 impl AnalyzeArgs {
@@ -280,6 +280,7 @@ impl AnalyzeArgs {
                 filter: self.filter,
                 flows: self.flows.config(),
                 anonymize,
+                one_thread: false,
             },
             files: self.files,
             retain: self.format.retain(self.all),
@@ -349,16 +350,21 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         }
         builder.add(report);
     };
-    let progress = Progress::for_inputs(&config.files, config.quiet, io::stderr().is_terminal());
-    let mut sink = AnalyzeSink {
-        on_flow: &mut on_flow,
-        progress,
-    };
-    let stats = analyze_into(&config.files, &config.options, &mut sink)?;
-    if let Some(progress) = &mut sink.progress {
+    let mut progress =
+        Progress::for_inputs(&config.files, config.quiet, io::stderr().is_terminal());
+    let stats = analyze_with_progress(
+        &config.files,
+        &config.options,
+        &mut on_flow,
+        &mut |input, frames, bytes| {
+            if let Some(progress) = &mut progress {
+                progress.tick(input, frames, bytes);
+            }
+        },
+    )?;
+    if let Some(progress) = &mut progress {
         progress.finish();
     }
-    drop(sink);
     if let Some(err) = write_error {
         return Err(out.failed(err));
     }
@@ -382,24 +388,6 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         )?);
     }
     Ok(outcome)
-}
-
-/// `analyze`'s sink: finished flows to the output, frames to the progress bar.
-struct AnalyzeSink<'a> {
-    on_flow: &'a mut dyn FnMut(AnalyzedFlow),
-    progress: Option<Progress>,
-}
-
-impl Sink for AnalyzeSink<'_> {
-    fn flow(&mut self, flow: AnalyzedFlow) {
-        (self.on_flow)(flow);
-    }
-
-    fn progress(&mut self, input: usize, frames: u64, bytes: u64) {
-        if let Some(progress) = &mut self.progress {
-            progress.tick(input, frames, bytes);
-        }
-    }
 }
 
 /// `--export-pcap`: the second read of the inputs; returns warnings (ids that matched no flow).
@@ -431,9 +419,9 @@ fn write_export(
             .map(|(index, path)| {
                 let path = path.display().to_string();
                 if anonymized {
-                    crate::anonymize::input_name(index, &path)
+                    rstscope_core::anonymization::input_name(index, &path)
                 } else {
-                    crate::report::view::display_path(&path)
+                    rstscope_core::report::view::display_path(&path)
                 }
             })
             .collect(),
@@ -487,7 +475,7 @@ pub(super) fn command_line(anonymize: Option<AnonymizeKey>, inputs: &[PathBuf]) 
                     format!("{option}={}", output_name(value))
                 }
                 _ => match inputs.iter().position(|p| p.as_os_str() == arg.as_str()) {
-                    Some(index) => crate::anonymize::input_name(index, arg),
+                    Some(index) => rstscope_core::anonymization::input_name(index, arg),
                     None => arg.clone(),
                 },
             },

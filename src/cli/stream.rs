@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::Format;
-use crate::report::json::{self, JsonStream};
-use crate::report::{FlowReport, Report, Tool};
+use rstscope_core::report::json::{self, JsonStream};
+use rstscope_core::report::{FlowReport, Report, Tool};
 
 /// How finished flows reach the output while the run goes on.
 pub(super) enum FlowStream {

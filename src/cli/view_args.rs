@@ -6,10 +6,10 @@ use std::net::IpAddr;
 
 use clap::{Args, ValueEnum};
 
-use crate::anonymize::{AnonymizeKey, Anonymizer};
-use crate::report::Narrowing;
-use crate::report::table::TableStyle;
-use crate::report::view::{TimeFormat, View};
+use rstscope_core::anonymization::{AnonymizeKey, Anonymizer};
+use rstscope_core::report::Narrowing;
+use rstscope_core::report::table::TableStyle;
+use rstscope_core::report::view::{TimeFormat, View};
 
 #[derive(Debug, Args)]
 pub(super) struct ViewArgs {
@@ -166,7 +166,7 @@ impl NarrowArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribution::Scenario;
+    use rstscope_core::Scenario;
 
     /// The list `--scenario` accepts is the one the reports write.
     #[test]

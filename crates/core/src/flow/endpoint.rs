@@ -1,0 +1,463 @@
+//! One side of a flow: its Zeek endpoint state, its sequence bookkeeping, and the small,
+//! bounded summaries attribution will need (TTL values, IP ID trend, counters).
+//!
+//! Sequence bookkeeping follows Zeek's TCP endpoint (start, last and acknowledged sequence
+//! numbers with wrap counts), so that `history`, `conn_state` and byte counts agree with Zeek.
+
+use super::history::LetterMemory;
+use super::state::EndpointState;
+use crate::decode::{Checksum, Mac, Segment};
+use crate::tcp::SeqNum;
+
+/// How many distinct TTL values a side remembers (with their counts).
+const TTL_SLOTS: usize = 4;
+
+/// What one side of a flow has shown.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub state: EndpointState,
+    pub prev_state: EndpointState,
+    /// Zeek's start_seq: the ISN, or one before the first sequence number seen.
+    pub(super) start_seq: u32,
+    /// One past the highest sequence number sent.
+    pub(super) last_seq: u32,
+    pub(super) seq_wraps: u32,
+    /// Highest acknowledgment the peer sent for this side's data.
+    pub(super) ack_seq: u32,
+    pub(super) ack_wraps: u32,
+    /// True once this side sent a FIN.
+    pub(super) sent_fin: bool,
+    pub(super) did_close: bool,
+    pub(super) letters: LetterMemory,
+    /// This side's last_seq when a content gap was last counted for it.
+    gap_at: u32,
+    /// False until a content gap was counted for this side (`gap_at` means nothing before).
+    gap_counted: bool,
+    /// What this side's first checked segment said about checksums (see `is_dropped_for_checksum`).
+    checksums: ChecksumTrust,
+    pub packets: u32,
+    /// Segments without RST (those the TTL and IP ID summaries describe).
+    pub ordinary_packets: u32,
+    /// Of those, segments with the IPv4 don't-fragment bit.
+    pub df_packets: u32,
+    pub retransmissions: u32,
+    pub zero_windows: u32,
+    pub keepalives: u32,
+    pub ttl: TtlSummary,
+    pub ip_id: IpIdSummary,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Endpoint {
+            state: EndpointState::Inactive,
+            prev_state: EndpointState::Inactive,
+            start_seq: 0,
+            last_seq: 0,
+            seq_wraps: 0,
+            ack_seq: 0,
+            ack_wraps: 0,
+            sent_fin: false,
+            did_close: false,
+            letters: LetterMemory::default(),
+            checksums: ChecksumTrust::Unknown,
+            gap_at: 0,
+            gap_counted: false,
+            packets: 0,
+            ordinary_packets: 0,
+            df_packets: 0,
+            retransmissions: 0,
+            zero_windows: 0,
+            keepalives: 0,
+            ttl: TtlSummary::default(),
+            ip_id: IpIdSummary::default(),
+        }
+    }
+}
+
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+impl Endpoint {
+    pub(super) fn set_state(&mut self, state: EndpointState) {
+        if state != self.state {
+            self.prev_state = self.state;
+            self.state = state;
+        }
+    }
+
+    /// Sequence bookkeeping before anything else looks at a segment (Zeek's init_endpoint).
+    pub(super) fn init_sequence(&mut self, syn: bool, seq: u32, one_past: u32) {
+        let restart = match self.state {
+            EndpointState::Inactive => {
+                if !syn {
+                    self.start_seq = seq.wrapping_sub(1);
+                    self.ack_seq = self.start_seq;
+                    self.last_seq = seq;
+                    return;
+                }
+                true
+            }
+            EndpointState::SynSent | EndpointState::SynAckSent => syn && seq != self.start_seq,
+            EndpointState::Established | EndpointState::Partial => syn,
+            EndpointState::Reset => syn && self.prev_state == EndpointState::Inactive,
+            EndpointState::Closed => false,
+        };
+        if restart {
+            self.start_seq = seq;
+            self.ack_seq = seq;
+            self.last_seq = one_past;
+        }
+    }
+
+    /// The sequence number relative to the start, and whether it lies before the start.
+    pub(super) fn relative_seq(&self, seq: u32) -> (u64, bool) {
+        relative(seq, self.last_seq, self.seq_wraps, self.start_seq)
+    }
+
+    /// Records the peer's acknowledgment of this side's data (Zeek's ack_seq update).
+    pub(super) fn acknowledged(&mut self, ack: u32, rst: bool) {
+        let (_, underflow) = relative(ack, self.ack_seq, self.ack_wraps, self.start_seq);
+        let delta = seq_delta(ack, self.ack_seq);
+        if !underflow && !rst && delta > 0 && (ack != 0 || delta <= 1_048_576) {
+            if ack < self.ack_seq {
+                self.ack_wraps += 1;
+            }
+            self.ack_seq = ack;
+        }
+    }
+
+    /// Starts this side's sequence space from the peer's first ACK (Zeek's init_peer).
+    pub(super) fn init_from_peer_ack(&mut self, ack: u32) {
+        self.start_seq = ack.wrapping_sub(1);
+        self.ack_seq = self.start_seq;
+        self.last_seq = self.start_seq;
+    }
+
+    /// Advances the highest sequence number; true when the segment was a retransmission of
+    /// payload (Zeek's update_last_seq and its 'T' rule).
+    pub(super) fn advance(&mut self, one_past: u32, syn_or_rst: bool, fin: bool, len: u32) -> bool {
+        let delta = seq_delta(one_past, self.last_seq);
+        if syn_or_rst && !(-1_048_576..=1_048_576).contains(&delta) {
+            false
+        } else if fin && self.last_seq == self.start_seq.wrapping_add(1) {
+            self.set_last(one_past);
+            false
+        } else if self.state == EndpointState::Reset {
+            false
+        } else if delta > 0 {
+            self.set_last(one_past);
+            false
+        } else {
+            len > 0
+        }
+    }
+
+    fn set_last(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps += 1;
+        }
+        self.last_seq = seq;
+    }
+
+    /// Payload bytes in sequence space, as Zeek's orig_bytes/resp_bytes count them.
+    pub fn size(&self, peer_inactive: bool) -> u64 {
+        let last = (u64::from(self.seq_wraps) << 32) + u64::from(self.last_seq);
+        let acked = (u64::from(self.ack_wraps) << 32) + u64::from(self.ack_seq);
+        let start = u64::from(self.start_seq);
+        let nothing_acked = acked == start || acked == start + 1;
+        if self.prev_state == EndpointState::SynSent
+            && self.state == EndpointState::Reset
+            && peer_inactive
+            && !nothing_acked
+        {
+            return 0;
+        }
+        let mut size = last.max(acked).wrapping_sub(start);
+        if size > u64::from(u32::MAX) * 4 {
+            return 0;
+        }
+        // The SYN octet, then the FIN octet, take sequence space but carry no payload.
+        size = size.saturating_sub(1);
+        if self.sent_fin {
+            size = size.saturating_sub(1);
+        }
+        size
+    }
+
+    /// True when the peer acknowledged data of this side that the capture never held: a
+    /// content gap, counted once per hole (a simplification of Zeek's reassembler, which
+    /// also counts only where both sides are established and ignores holes at the very start
+    /// of a mid-stream flow).
+    pub(super) fn is_gap_acknowledged(&mut self, ack: u32, both_clean: bool) -> bool {
+        if !both_clean
+            || seq_delta(ack, self.last_seq) <= 0
+            || (self.gap_counted && self.gap_at == self.last_seq)
+        {
+            return false;
+        }
+        let (up_to, _) = self.relative_seq(ack);
+        let partial =
+            self.prev_state == EndpointState::Partial || self.state == EndpointState::Partial;
+        if partial && up_to <= 2 {
+            return false;
+        }
+        self.gap_at = self.last_seq;
+        self.gap_counted = true;
+        true
+    }
+
+    /// Established, or closed after being established: Zeek reports gaps only then.
+    pub(super) fn is_clean(&self) -> bool {
+        self.state == EndpointState::Established
+            || (self.state == EndpointState::Closed
+                && self.prev_state == EndpointState::Established)
+    }
+
+    /// True when this side had sent ordinary segments, so its sequence numbers are known.
+    pub(super) fn sent_before_reset(&self) -> bool {
+        self.ordinary_packets > 0
+    }
+
+    /// One past the highest sequence number this side sent.
+    pub fn next_seq(&self) -> SeqNum {
+        SeqNum(self.last_seq)
+    }
+
+    /// True when a segment's bad checksum means a receiver dropped it, so the flow must ignore
+    /// it as Zeek does. A side whose very first checked segment is already bad is taken to be
+    /// the capturing host (checksum offload in a shape not recognised) or an anonymised
+    /// capture (addresses rewritten, checksums not): its checksums say nothing, and are not
+    /// held against it. Only a bad checksum from a side that showed good ones counts.
+    pub(super) fn is_dropped_for_checksum(&mut self, checksum: Checksum) -> bool {
+        match (self.checksums, checksum) {
+            (_, Checksum::Unverified) => false,
+            (ChecksumTrust::Unknown, Checksum::Bad) => {
+                self.checksums = ChecksumTrust::Unreliable;
+                false
+            }
+            (ChecksumTrust::Unknown, _) => {
+                self.checksums = ChecksumTrust::Reliable;
+                false
+            }
+            (ChecksumTrust::Reliable, Checksum::Bad) => true,
+            _ => false,
+        }
+    }
+
+    /// Updates the counters and summaries that do not depend on Zeek's rules.
+    pub(super) fn note(&mut self, segment: &Segment) {
+        self.packets = self.packets.saturating_add(1);
+        if !segment.flags.rst() {
+            // Baselines describe the host's ordinary segments, so a RST can be held up to them.
+            self.ttl.note(segment.ip.ttl);
+            self.ip_id.note(segment.ip.ip_id);
+            self.ordinary_packets = self.ordinary_packets.saturating_add(1);
+            self.df_packets = self.df_packets.saturating_add(u32::from(segment.ip.df));
+        }
+    }
+
+    /// True when a segment is a keepalive probe: no new data, one byte before the next
+    /// sequence number (RFC 9293 §3.8.4), with zero or one byte of payload.
+    pub(super) fn is_keepalive(&self, segment: &Segment) -> bool {
+        let flags = segment.flags;
+        flags.ack()
+            && !flags.syn()
+            && !flags.fin()
+            && !flags.rst()
+            && segment.len <= 1
+            && self.packets > 0
+            && segment.seq.0 == self.last_seq.wrapping_sub(1)
+    }
+}
+
+/// Whether a side's checksums can be believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChecksumTrust {
+    Unknown,
+    Reliable,
+    Unreliable,
+}
+
+fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {
+    let delta = seq_delta(cur, last);
+    let mut wraps = wraps;
+    if delta < 0 && wraps > 0 && cur > last {
+        wraps -= 1;
+    } else if delta > 0 && cur < last {
+        wraps += 1;
+    }
+    if wraps == 0 {
+        let from_start = seq_delta(cur, start);
+        return (i64::from(from_start) as u64, from_start < 0);
+    }
+    let value = (u64::from(wraps) << 32)
+        .wrapping_add(u64::from(cur))
+        .wrapping_sub(u64::from(start));
+    (value, false)
+}
+
+/// The TTLs (or hop limits) one side's packets arrived with: up to four distinct values and
+/// how often each was seen, plus the last one.
+#[derive(Debug, Clone, Default)]
+pub struct TtlSummary {
+    /// (value, count), the count saturating at 65,535: enough to tell the usual value.
+    slots: [(u8, u16); TTL_SLOTS],
+    used: u8,
+    /// Packets whose TTL did not fit in the slots.
+    pub others: u32,
+    pub last: Option<u8>,
+}
+
+impl TtlSummary {
+    /// Counts one segment's TTL.
+    pub fn note(&mut self, ttl: u8) {
+        self.last = Some(ttl);
+        let used = usize::from(self.used);
+        if let Some(slot) = self.slots[..used].iter_mut().find(|s| s.0 == ttl) {
+            slot.1 = slot.1.saturating_add(1);
+        } else if used < TTL_SLOTS {
+            self.slots[used] = (ttl, 1);
+            self.used += 1;
+        } else {
+            self.others = self.others.saturating_add(1);
+        }
+    }
+
+    /// The distinct values seen, with their counts.
+    pub fn values(&self) -> &[(u8, u16)] {
+        &self.slots[..usize::from(self.used)]
+    }
+
+    /// How far apart the values seen at least twice (or the only value) lie.
+    pub fn spread(&self) -> u8 {
+        let common = self.values().iter().filter(|s| s.1 >= 2 || self.used == 1);
+        let (min, max) = common.fold((u8::MAX, 0u8), |(lo, hi), s| (lo.min(s.0), hi.max(s.0)));
+        max.saturating_sub(min)
+    }
+
+    /// The most common value.
+    pub fn usual(&self) -> Option<u8> {
+        self.values().iter().max_by_key(|s| s.1).map(|s| s.0)
+    }
+}
+
+/// The link-layer source addresses a host's frames arrived from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LinkSummary {
+    first: Option<Mac>,
+    /// True when a frame came from another address than the first.
+    varies: bool,
+}
+
+impl LinkSummary {
+    pub(crate) fn note(&mut self, mac: Option<Mac>) {
+        let Some(mac) = mac else { return };
+        match self.first {
+            None => self.first = Some(mac),
+            Some(first) if first != mac => self.varies = true,
+            Some(_) => {}
+        }
+    }
+
+    /// The one address every frame came from, if there was exactly one.
+    pub(crate) fn only(&self) -> Option<Mac> {
+        self.first.filter(|_| !self.varies)
+    }
+
+    /// True when some frame came from `mac`.
+    pub(crate) fn includes(&self, mac: Mac) -> bool {
+        self.first == Some(mac) || self.varies
+    }
+}
+
+/// The IPv4 identification values of one side: enough to judge continuity later.
+#[derive(Debug, Clone, Default)]
+pub struct IpIdSummary {
+    pub first: Option<u16>,
+    pub last: Option<u16>,
+    pub zeros: u32,
+    /// Steps from one packet's IP ID to the next of 1..=1024 (a per-flow or global counter).
+    pub small_steps: u32,
+    /// Any other step.
+    pub jumps: u32,
+}
+
+impl IpIdSummary {
+    fn note(&mut self, id: Option<u16>) {
+        let Some(id) = id else { return };
+        if id == 0 {
+            // Linux sends SYN-ACKs and reply RSTs with ID 0: not part of any counter.
+            self.zeros = self.zeros.saturating_add(1);
+            return;
+        }
+        if let Some(last) = self.last {
+            let step = id.wrapping_sub(last);
+            if (1..=1024).contains(&step) {
+                self.small_steps = self.small_steps.saturating_add(1);
+            } else {
+                self.jumps = self.jumps.saturating_add(1);
+            }
+        }
+        self.first.get_or_insert(id);
+        self.last = Some(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sequence_survives_wraparound() {
+        let mut side = Endpoint::default();
+        side.init_sequence(true, u32::MAX - 5, u32::MAX - 4);
+        side.set_state(EndpointState::SynSent);
+        assert!(!side.advance(10, false, false, 15));
+        assert_eq!(side.seq_wraps, 1);
+        assert_eq!(side.relative_seq(10), (16, false));
+    }
+
+    #[test]
+    fn retransmitted_payload_is_noticed() {
+        let mut side = Endpoint::default();
+        side.init_sequence(true, 1000, 1001);
+        assert!(!side.advance(1101, false, false, 100));
+        assert!(side.advance(1101, false, false, 100));
+    }
+
+    #[test]
+    fn ttl_summary_is_bounded() {
+        let mut ttl = TtlSummary::default();
+        for value in [64, 64, 63, 62, 61, 60, 59] {
+            ttl.note(value);
+        }
+        assert_eq!(ttl.values().len(), TTL_SLOTS);
+        assert_eq!(ttl.others, 2);
+        assert_eq!(ttl.usual(), Some(64));
+        assert_eq!(ttl.last, Some(59));
+    }
+
+    #[test]
+    fn a_link_summary_names_the_one_address() {
+        let mut link = LinkSummary::default();
+        link.note(Some(Mac([2, 0, 0, 0, 0, 1])));
+        link.note(None);
+        assert_eq!(link.only(), Some(Mac([2, 0, 0, 0, 0, 1])));
+        link.note(Some(Mac([2, 0, 0, 0, 0, 2])));
+        assert_eq!(link.only(), None);
+    }
+
+    #[test]
+    fn ip_id_steps_are_classified() {
+        let mut ids = IpIdSummary::default();
+        for id in [100, 101, 102, 0, 40_000, 7] {
+            ids.note(Some(id));
+        }
+        assert_eq!(ids.small_steps, 2);
+        assert_eq!(ids.jumps, 2);
+        assert_eq!(ids.zeros, 1);
+        assert_eq!(ids.last, Some(7));
+    }
+}
