@@ -23,8 +23,8 @@ use pcap::{Capture, Linktype, Packet, PacketHeader, Precision};
 
 use crate::analyzer::AnalyzedFlow;
 use crate::anonymize::{AnonymizeKey, Anonymizer, rewrite};
-use crate::capture::{CaptureError, FileSource, NextFrame, Source, pcap_error_text};
-use crate::decode::{Captured, Decoded, decode};
+use crate::capture::{CaptureError, FileSource, Source, pcap_error_text};
+use crate::reading::{Content, Read, Reader};
 use crate::time::Timestamp;
 use pcapng::PcapngWriter;
 
@@ -244,6 +244,9 @@ pub fn export_pcap(
         let application = format!("rstscope {}", env!("CARGO_PKG_VERSION"));
         Writer::Pcapng(PcapngWriter::create(out, &application).map_err(failed)?)
     };
+    // One anonymiser for the segments the reader decodes, one for the frames rewritten here:
+    // the same key maps every address the same way in both.
+    let mut segment_anonymizer = options.anonymize.as_ref().map(Anonymizer::new);
     let mut anonymizer = options.anonymize.as_ref().map(Anonymizer::new);
     let mut exported = Exported {
         flows: selection.flows,
@@ -261,23 +264,17 @@ pub fn export_pcap(
             .cloned()
             .unwrap_or_else(|| format!("input {}", input + 1));
         let interface = sink.interface(dlt, &name, out)?;
-        loop {
-            let frame = match source.next_frame() {
-                NextFrame::Frame(frame) => frame,
-                NextFrame::Idle(_) => continue,
-                // A cut-off input was reported by the analysis; what came before it is here.
-                NextFrame::End | NextFrame::Broken(_) => break,
-            };
-            let Decoded::Segment(mut segment) = decode(
-                link_type,
-                frame.data,
-                Captured::of(frame.data.len(), frame.wire_len),
-            ) else {
+        // A cut-off input was reported by the analysis; what came before it is here.
+        let mut reader = Reader::new(source, input, segment_anonymizer.as_mut());
+        while let Some(read) = reader.next() {
+            let Read::Frame {
+                frame,
+                content: Content::Segment(segment),
+                ..
+            } = read
+            else {
                 continue;
             };
-            if let Some(anonymizer) = &mut anonymizer {
-                anonymizer.segment(&mut segment);
-            }
             let Some(kept) = selection.holding(segment.src, segment.dst, frame.ts) else {
                 continue;
             };
