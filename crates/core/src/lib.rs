@@ -30,6 +30,7 @@ mod capture;
 mod decode;
 mod export;
 mod flow;
+mod link;
 mod pipeline;
 mod reading;
 pub mod report;

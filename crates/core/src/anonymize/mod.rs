@@ -16,7 +16,7 @@ pub(crate) mod special;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::capture::LinkType;
+use crate::link::LinkType;
 use crate::decode::{Neighbour, Segment};
 use cryptopan::CryptoPan;
 

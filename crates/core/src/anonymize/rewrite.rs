@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::capture::LinkType;
+use crate::link::LinkType;
 use crate::decode::ip_header_offsets;
 use crate::wire;
 

@@ -12,7 +12,7 @@ mod tunnel;
 
 use std::net::SocketAddr;
 
-use crate::capture::LinkType;
+use crate::link::LinkType;
 use crate::tcp::{Flags, SeqNum};
 
 /// How many encapsulation layers (tags, tunnels) one frame may nest before it is refused.
