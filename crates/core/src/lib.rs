@@ -19,7 +19,7 @@
 //!     builder.add(flow_report(&flow));
 //! })?;
 //! let report = builder.finish(&stats);
-//! println!("{} resets", report.summary.rst_segments);
+//! println!("{} flows, {} resets", report.summary.tcp_flows, report.summary.resets);
 //! # Ok::<(), rstscope_core::source::CaptureError>(())
 //! ```
 

@@ -16,8 +16,8 @@ pub(crate) mod special;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::link::LinkType;
 use crate::decode::{Neighbour, Segment};
+use crate::link::LinkType;
 use cryptopan::CryptoPan;
 
 /// At most this many addresses are remembered; past it the memory starts over (the mapping is

@@ -8,8 +8,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::link::LinkType;
 use crate::decode::ip_header_offsets;
+use crate::link::LinkType;
 use crate::wire;
 
 const TCP: u8 = 6;

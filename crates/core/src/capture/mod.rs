@@ -11,9 +11,9 @@ pub(crate) mod live;
 
 use crate::time::Timestamp;
 
+pub use crate::link::LinkType;
 pub use file::FileSource;
 pub use live::{Drops, LiveOptions, LiveSource};
-pub use crate::link::LinkType;
 
 /// Where frames come from: a file or an interface. The pipeline reads either the same way.
 pub trait Source {
