@@ -597,9 +597,9 @@ impl Finished {
         );
     }
 
-    /// The table's summary paragraph ("Read N packets from 1 input ...").
+    /// The table's summary paragraph ("Read N packets from 1 input ..."), its wrapped lines
+    /// joined by spaces.
     #[track_caller]
-    /// The summary paragraph, its wrapped lines joined by spaces.
     fn summary(&self) -> String {
         self.lines
             .iter()

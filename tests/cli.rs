@@ -71,7 +71,6 @@ const RST_SERVER: &str = "198.51.100.7:443";
 const FIN_CLIENT: &str = "192.0.2.11:40000";
 const SYN_CLIENT: &str = "192.0.2.12:40001";
 
-/// The line of a table that mentions `needle`.
 /// The paragraph that starts with `start` (a wrapped paragraph's lines joined by spaces).
 fn paragraph(table: &str, start: &str) -> String {
     let lines: Vec<&str> = table.lines().collect();

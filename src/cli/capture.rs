@@ -14,13 +14,13 @@ use clap::Args;
 use super::stream::FlowStream;
 use super::view_args::{NarrowArgs, ViewArgs};
 use super::{FlowArgs, Format, Look, Outcome, Output, finish_output};
-use rstscope_core::anonymization::Anonymizer;
+use rstscope_core::anonymization::{AnonymizeKey, Anonymizer};
 use rstscope_core::report::view::View;
 use rstscope_core::report::{ReportBuilder, flow_report, line};
 use rstscope_core::source::{self, LiveOptions, LiveSource, Source};
 use rstscope_core::{
-    AnalyzedFlow, Analyzer, AnalyzerConfig, Attribution, Close, Content, FrameRef, InputStats,
-    Read, Reader, RunStats, Scenario, Segment, Signal, Span, Timestamp, Verdict,
+    AnalyzedFlow, Analyzer, AnalyzerConfig, Attribution, Close, Content, FlowConfig, FrameRef,
+    InputStats, Read, Reader, RunStats, Scenario, Segment, Signal, Span, Timestamp, Verdict,
 };
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -407,8 +407,8 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
 /// announcements to the watcher, which says when to stop; then every flow finished.
 fn watch(
     source: &mut LiveSource,
-    flows: rstscope_core::FlowConfig,
-    anonymize: Option<rstscope_core::anonymization::AnonymizeKey>,
+    flows: FlowConfig,
+    anonymize: Option<AnonymizeKey>,
     watcher: &mut Watcher<'_>,
 ) -> RunStats {
     let mut anonymizer = anonymize.as_ref().map(Anonymizer::new);
@@ -431,13 +431,7 @@ fn watch(
             }
             Read::Frame { at, content, .. } => {
                 match content {
-                    Content::Segment(segment) => {
-                        let finished = analyzer.observe(&segment, at);
-                        if finished.kept() && segment.flags.rst() {
-                            watcher.reset_seen(&segment, at);
-                        }
-                        finished.for_each(|flow| watcher.flow(flow));
-                    }
+                    Content::Segment(segment) => take_segment(&mut analyzer, watcher, &segment, at),
                     Content::Neighbour(neighbour) => analyzer.observe_neighbour(neighbour),
                     Content::Other => {}
                 }
@@ -456,6 +450,21 @@ fn watch(
         evicted_flows: analyzer.evicted_flows(),
         judged_early: 0,
     }
+}
+
+/// One segment into the analyzer: a RST it kept is noted for announcing, and the flows that
+/// finished go to the watcher.
+fn take_segment(
+    analyzer: &mut Analyzer,
+    watcher: &mut Watcher<'_>,
+    segment: &Segment,
+    at: FrameRef,
+) {
+    let finished = analyzer.observe(segment, at);
+    if finished.kept() && segment.flags.rst() {
+        watcher.reset_seen(segment, at);
+    }
+    finished.for_each(|flow| watcher.flow(flow));
 }
 
 /// Says on standard error what is being captured, like tcpdump's "listening on" line.
@@ -534,19 +543,17 @@ mod tests {
             let mut sink = watcher(&mut lines, &mut out);
             let mut analyzer = Analyzer::new(AnalyzerConfig::default());
             let stats = InputStats::default();
-            let observe = |sink: &mut Watcher<'_>, analyzer: &mut Analyzer, seg, at| {
-                let finished = analyzer.observe(&seg, at);
-                if finished.kept() && seg.flags.rst() {
-                    sink.reset_seen(&seg, at);
-                }
-                finished.for_each(|flow| sink.flow(flow));
-            };
-            observe(&mut sink, &mut analyzer, segment(c(S, 100, 0, 0)), at(1, 0));
+            take_segment(
+                &mut analyzer,
+                &mut sink,
+                &segment(c(S, 100, 0, 0)),
+                at(1, 0),
+            );
             let reject = Step {
                 ttl: 60,
                 ..s(R | A, 0, 101, 0)
             };
-            observe(&mut sink, &mut analyzer, segment(reject), at(2, 10));
+            take_segment(&mut analyzer, &mut sink, &segment(reject), at(2, 10));
             sink.tick(at(2, 1100).ts, &analyzer, &stats);
             let other = "192.0.2.10:40000".parse().unwrap_or(client_addr());
             let from_other = |step| {
@@ -570,7 +577,7 @@ mod tests {
                 (c(A, 501, 901, 0), at(5, 1520)),
             ];
             for (step, at) in segments {
-                observe(&mut sink, &mut analyzer, from_other(step), at);
+                take_segment(&mut analyzer, &mut sink, &from_other(step), at);
             }
             analyzer.finish().for_each(|flow| sink.flow(flow));
         }

@@ -97,11 +97,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The source's link-layer type.
-    pub fn link_type(&self) -> LinkType {
-        self.link_type
-    }
-
     /// What was read so far.
     pub fn stats(&self) -> &InputStats {
         &self.stats
