@@ -15,6 +15,17 @@ impl SeqNum {
         SeqNum(self.0.wrapping_add(n))
     }
 
+    /// `self - n` modulo 2^32.
+    pub fn minus(self, n: u32) -> SeqNum {
+        SeqNum(self.0.wrapping_sub(n))
+    }
+
+    /// True when counting forward from `earlier` to `self` passes 2^32 back to 0: the raw
+    /// value went down. Counters of wraps (Zeek's seq_wraps, ack_wraps) step on this.
+    pub fn wrapped_since(self, earlier: SeqNum) -> bool {
+        self.0 < earlier.0
+    }
+
     /// Signed distance from `other` to `self`: positive when `self` is after `other`.
     /// Valid while the two are less than 2^31 apart, as RFC 9293 §3.4 assumes.
     pub fn distance(self, other: SeqNum) -> i64 {

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use crate::decode::{Checksum, IpFacts, Segment, TcpOptions};
+use crate::flow::Side;
 use crate::tcp::{Flags, SeqNum};
 
 pub const S: u8 = Flags::SYN;
@@ -26,7 +27,7 @@ pub fn server_addr() -> SocketAddr {
 /// header facts.
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
-    pub from_client: bool,
+    pub from: Side,
     pub flags: u8,
     pub seq: u32,
     pub ack: u32,
@@ -41,7 +42,7 @@ pub struct Step {
 /// A segment from the client (TTL 64: the client is the capturing host).
 pub const fn c(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
     Step {
-        from_client: true,
+        from: Side::Client,
         flags,
         seq,
         ack,
@@ -56,7 +57,7 @@ pub const fn c(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
 /// A segment from the server (TTL 57: 7 hops away).
 pub const fn s(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
     Step {
-        from_client: false,
+        from: Side::Server,
         flags,
         seq,
         ack,
@@ -69,10 +70,9 @@ pub const fn s(flags: u8, seq: u32, ack: u32, len: u32) -> Step {
 }
 
 pub fn segment(step: Step) -> Segment {
-    let (src, dst) = if step.from_client {
-        (client_addr(), server_addr())
-    } else {
-        (server_addr(), client_addr())
+    let (src, dst) = match step.from {
+        Side::Client => (client_addr(), server_addr()),
+        Side::Server => (server_addr(), client_addr()),
     };
     Segment {
         src,

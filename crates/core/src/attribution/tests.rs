@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::decode::{IpFacts, Segment};
-use crate::flow::{FlowConfig, FlowTable, FrameRef};
+use crate::flow::{FlowConfig, FlowTable, FrameRef, Side};
 use crate::testing::*;
 use crate::time::Timestamp;
 
@@ -723,7 +723,7 @@ fn an_ipv6_client_abort_seen_at_the_server_is_the_clients() {
     };
     // The server captures: its own hop limit 64 untouched, the client's 57.
     let flip = |step: Step| Step {
-        ttl: if step.from_client { 57 } else { 64 },
+        ttl: if step.from == Side::Client { 57 } else { 64 },
         ..step
     };
     let story = [

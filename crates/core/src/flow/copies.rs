@@ -9,6 +9,7 @@
 //! its last few packets. Copies are left out and counted. A packet seen on one interface only
 //! is always kept: a reset the capturing host itself sent leaves by the egress interface alone.
 
+use super::Side;
 use crate::decode::Segment;
 
 /// How many recent packets of each direction are remembered.
@@ -30,24 +31,24 @@ pub struct InterfaceCopies {
 }
 
 impl InterfaceCopies {
-    /// Counts a copy left out, of a packet the client sent when `from_client`.
-    pub fn note_copy(&mut self, from_client: bool) {
+    /// Counts a copy left out, of a packet `sender` sent.
+    pub fn note_copy(&mut self, sender: Side) {
         self.dropped += 1;
-        let side = usize::from(!from_client);
+        let side = sender.index();
         self.forwarded[side] = self.forwarded[side].saturating_add(1);
     }
 
-    /// True when the segment, sent by the client when `from_client`, should be kept; false
-    /// for a copy of a recent packet seen on another interface.
-    pub fn admit(&mut self, from_client: bool, interface: u32, segment: &Segment) -> bool {
-        let direction = usize::from(!from_client);
+    /// True when the segment, sent by `sender`, should be kept; false for a copy of a recent
+    /// packet seen on another interface.
+    pub fn admit(&mut self, sender: Side, interface: u32, segment: &Segment) -> bool {
+        let direction = sender.index();
         let print = fingerprint(segment);
         let known = &self.recent[direction][..self.filled[direction]];
         if known
             .iter()
             .any(|&(seen, on)| seen == print && on != interface)
         {
-            self.note_copy(from_client);
+            self.note_copy(sender);
             return false;
         }
         let slot = self.next[direction];
@@ -85,8 +86,8 @@ mod tests {
             },
             ..data.clone()
         };
-        assert!(copies.admit(true, 3, &data));
-        assert!(!copies.admit(true, 4, &forwarded));
+        assert!(copies.admit(Side::Client, 3, &data));
+        assert!(!copies.admit(Side::Client, 4, &forwarded));
         assert_eq!(copies.dropped, 1);
     }
 
@@ -94,19 +95,19 @@ mod tests {
     fn a_retransmission_on_the_same_interface_is_kept() {
         let mut copies = InterfaceCopies::default();
         let data = segment(c(A | P, 1000, 5000, 100));
-        assert!(copies.admit(true, 3, &data));
-        assert!(copies.admit(true, 3, &data));
+        assert!(copies.admit(Side::Client, 3, &data));
+        assert!(copies.admit(Side::Client, 3, &data));
         assert_eq!(copies.dropped, 0);
     }
 
     #[test]
     fn a_packet_seen_on_one_interface_only_is_kept() {
         let mut copies = InterfaceCopies::default();
-        assert!(copies.admit(false, 3, &segment(s(A, 5000, 1000, 0))));
+        assert!(copies.admit(Side::Server, 3, &segment(s(A, 5000, 1000, 0))));
         // The capturing host's own reset leaves by the other interface alone.
-        assert!(copies.admit(false, 4, &segment(s(R | A, 5000, 1100, 0))));
+        assert!(copies.admit(Side::Server, 4, &segment(s(R | A, 5000, 1100, 0))));
         // The same packet in the other direction is not a copy.
-        assert!(copies.admit(true, 4, &segment(s(A, 5000, 1000, 0))));
+        assert!(copies.admit(Side::Client, 4, &segment(s(A, 5000, 1000, 0))));
         assert_eq!(copies.dropped, 0);
     }
 }

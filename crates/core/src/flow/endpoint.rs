@@ -3,6 +3,8 @@
 //!
 //! Sequence bookkeeping follows Zeek's TCP endpoint (start, last and acknowledged sequence
 //! numbers with wrap counts), so that `history`, `conn_state` and byte counts agree with Zeek.
+//! Each step names the Zeek function it mirrors; unless said otherwise they are static
+//! functions in Zeek's `src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`.
 
 use super::history::LetterMemory;
 use super::state::EndpointState;
@@ -12,25 +14,28 @@ use crate::tcp::SeqNum;
 /// How many distinct TTL values a side remembers (with their counts).
 const TTL_SLOTS: usize = 4;
 
+/// Zeek's TOO_LARGE_SEQ_DELTA: a jump this far is taken for a broken number, not progress.
+const TOO_LARGE_SEQ_DELTA: i64 = 1_048_576;
+
 /// What one side of a flow has shown.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub state: EndpointState,
     pub prev_state: EndpointState,
     /// Zeek's start_seq: the ISN, or one before the first sequence number seen.
-    pub(super) start_seq: u32,
+    pub(super) start_seq: SeqNum,
     /// One past the highest sequence number sent.
-    pub(super) last_seq: u32,
+    pub(super) last_seq: SeqNum,
     pub(super) seq_wraps: u32,
     /// Highest acknowledgment the peer sent for this side's data.
-    pub(super) ack_seq: u32,
+    pub(super) ack_seq: SeqNum,
     pub(super) ack_wraps: u32,
     /// True once this side sent a FIN.
     pub(super) sent_fin: bool,
     pub(super) did_close: bool,
     pub(super) letters: LetterMemory,
     /// This side's last_seq when a content gap was last counted for it.
-    gap_at: u32,
+    gap_at: SeqNum,
     /// False until a content gap was counted for this side (`gap_at` means nothing before).
     gap_counted: bool,
     /// What this side's first checked segment said about checksums (see `is_dropped_for_checksum`).
@@ -52,16 +57,16 @@ impl Default for Endpoint {
         Endpoint {
             state: EndpointState::Inactive,
             prev_state: EndpointState::Inactive,
-            start_seq: 0,
-            last_seq: 0,
+            start_seq: SeqNum(0),
+            last_seq: SeqNum(0),
             seq_wraps: 0,
-            ack_seq: 0,
+            ack_seq: SeqNum(0),
             ack_wraps: 0,
             sent_fin: false,
             did_close: false,
             letters: LetterMemory::default(),
             checksums: ChecksumTrust::Unknown,
-            gap_at: 0,
+            gap_at: SeqNum(0),
             gap_counted: false,
             packets: 0,
             ordinary_packets: 0,
@@ -75,11 +80,9 @@ impl Default for Endpoint {
     }
 }
 
-fn seq_delta(a: u32, b: u32) -> i32 {
-    a.wrapping_sub(b) as i32
-}
-
 impl Endpoint {
+    /// Zeek's `TCP_Endpoint::SetState` (`src/analyzer/protocol/tcp/TCP_Endpoint.cc`): the
+    /// previous state is kept, as some rules look one state back.
     pub(super) fn set_state(&mut self, state: EndpointState) {
         if state != self.state {
             self.prev_state = self.state;
@@ -87,12 +90,14 @@ impl Endpoint {
         }
     }
 
-    /// Sequence bookkeeping before anything else looks at a segment (Zeek's init_endpoint).
-    pub(super) fn init_sequence(&mut self, syn: bool, seq: u32, one_past: u32) {
+    /// Sequence bookkeeping before anything else looks at a segment (Zeek's `init_endpoint`):
+    /// a first segment, or a SYN with a new ISN, (re)starts this side's sequence space.
+    pub(super) fn init_endpoint(&mut self, syn: bool, seq: SeqNum, one_past: SeqNum) {
         let restart = match self.state {
             EndpointState::Inactive => {
                 if !syn {
-                    self.start_seq = seq.wrapping_sub(1);
+                    // Mid-stream: numbered as though a SYN had come just before.
+                    self.start_seq = seq.minus(1);
                     self.ack_seq = self.start_seq;
                     self.last_seq = seq;
                     return;
@@ -101,6 +106,7 @@ impl Endpoint {
             }
             EndpointState::SynSent | EndpointState::SynAckSent => syn && seq != self.start_seq,
             EndpointState::Established | EndpointState::Partial => syn,
+            // A SYN after a RST that started this side: the RST may have been forged.
             EndpointState::Reset => syn && self.prev_state == EndpointState::Inactive,
             EndpointState::Closed => false,
         };
@@ -112,39 +118,51 @@ impl Endpoint {
     }
 
     /// The sequence number relative to the start, and whether it lies before the start.
-    pub(super) fn relative_seq(&self, seq: u32) -> (u64, bool) {
-        relative(seq, self.last_seq, self.seq_wraps, self.start_seq)
+    pub(super) fn relative_seq(&self, seq: SeqNum) -> (u64, bool) {
+        get_relative_seq(seq, self.last_seq, self.seq_wraps, self.start_seq)
     }
 
-    /// Records the peer's acknowledgment of this side's data (Zeek's ack_seq update).
-    pub(super) fn acknowledged(&mut self, ack: u32, rst: bool) {
-        let (_, underflow) = relative(ack, self.ack_seq, self.ack_wraps, self.start_seq);
-        let delta = seq_delta(ack, self.ack_seq);
-        if !underflow && !rst && delta > 0 && (ack != 0 || delta <= 1_048_576) {
-            if ack < self.ack_seq {
+    /// Records the peer's acknowledgment of this side's data: Zeek's `update_ack_seq`, with
+    /// the underflow check and the distrust of RST acks that `TCPSessionAdapter::Process`
+    /// puts before it.
+    pub(super) fn update_ack_seq(&mut self, ack: SeqNum, rst: bool) {
+        let (_, underflow) = get_relative_seq(ack, self.ack_seq, self.ack_wraps, self.start_seq);
+        let delta = ack.distance(self.ack_seq);
+        let broken = ack == SeqNum(0) && delta > TOO_LARGE_SEQ_DELTA;
+        if !underflow && !rst && delta > 0 && !broken {
+            if ack.wrapped_since(self.ack_seq) {
                 self.ack_wraps += 1;
             }
             self.ack_seq = ack;
         }
     }
 
-    /// Starts this side's sequence space from the peer's first ACK (Zeek's init_peer).
-    pub(super) fn init_from_peer_ack(&mut self, ack: u32) {
-        self.start_seq = ack.wrapping_sub(1);
+    /// Starts this side's sequence space from the peer's first ACK (Zeek's `init_peer`).
+    pub(super) fn init_peer(&mut self, ack: SeqNum) {
+        self.start_seq = ack.minus(1);
         self.ack_seq = self.start_seq;
         self.last_seq = self.start_seq;
     }
 
-    /// Advances the highest sequence number; true when the segment was a retransmission of
-    /// payload (Zeek's update_last_seq and its 'T' rule).
-    pub(super) fn advance(&mut self, one_past: u32, syn_or_rst: bool, fin: bool, len: u32) -> bool {
-        let delta = seq_delta(one_past, self.last_seq);
-        if syn_or_rst && !(-1_048_576..=1_048_576).contains(&delta) {
+    /// Advances the highest sequence number (Zeek's `update_last_seq`); true when the
+    /// segment was a retransmission of payload (its `DidRxmit`, history letter 'T').
+    pub(super) fn update_last_seq(
+        &mut self,
+        one_past: SeqNum,
+        syn_or_rst: bool,
+        fin: bool,
+        len: u32,
+    ) -> bool {
+        let delta = one_past.distance(self.last_seq);
+        if syn_or_rst && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
             false
-        } else if fin && self.last_seq == self.start_seq.wrapping_add(1) {
+        } else if fin && self.last_seq == self.start_seq.plus(1) {
+            // Only the SYN and the FIN seen: trust the FIN even if it seems to go back
+            // (a connection of more than 2 GB).
             self.set_last(one_past);
             false
         } else if self.state == EndpointState::Reset {
+            // Nothing after a reset is trusted.
             false
         } else if delta > 0 {
             self.set_last(one_past);
@@ -154,18 +172,20 @@ impl Endpoint {
         }
     }
 
-    fn set_last(&mut self, seq: u32) {
-        if seq < self.last_seq {
+    /// Zeek's `TCP_Endpoint::UpdateLastSeq`: counts a wrap when the raw value goes down.
+    fn set_last(&mut self, seq: SeqNum) {
+        if seq.wrapped_since(self.last_seq) {
             self.seq_wraps += 1;
         }
         self.last_seq = seq;
     }
 
-    /// Payload bytes in sequence space, as Zeek's orig_bytes/resp_bytes count them.
+    /// Payload bytes in sequence space, as Zeek's orig_bytes/resp_bytes count them (Zeek's
+    /// `TCP_Endpoint::Size`, `src/analyzer/protocol/tcp/TCP_Endpoint.cc`).
     pub fn size(&self, peer_inactive: bool) -> u64 {
-        let last = (u64::from(self.seq_wraps) << 32) + u64::from(self.last_seq);
-        let acked = (u64::from(self.ack_wraps) << 32) + u64::from(self.ack_seq);
-        let start = u64::from(self.start_seq);
+        let last = (u64::from(self.seq_wraps) << 32) + u64::from(self.last_seq.0);
+        let acked = (u64::from(self.ack_wraps) << 32) + u64::from(self.ack_seq.0);
+        let start = u64::from(self.start_seq.0);
         let nothing_acked = acked == start || acked == start + 1;
         if self.prev_state == EndpointState::SynSent
             && self.state == EndpointState::Reset
@@ -190,9 +210,9 @@ impl Endpoint {
     /// content gap, counted once per hole (a simplification of Zeek's reassembler, which
     /// also counts only where both sides are established and ignores holes at the very start
     /// of a mid-stream flow).
-    pub(super) fn is_gap_acknowledged(&mut self, ack: u32, both_clean: bool) -> bool {
+    pub(super) fn is_gap_acknowledged(&mut self, ack: SeqNum, both_clean: bool) -> bool {
         if !both_clean
-            || seq_delta(ack, self.last_seq) <= 0
+            || !ack.is_after(self.last_seq)
             || (self.gap_counted && self.gap_at == self.last_seq)
         {
             return false;
@@ -222,7 +242,7 @@ impl Endpoint {
 
     /// One past the highest sequence number this side sent.
     pub fn next_seq(&self) -> SeqNum {
-        SeqNum(self.last_seq)
+        self.last_seq
     }
 
     /// True when a segment's bad checksum means a receiver dropped it, so the flow must ignore
@@ -268,7 +288,7 @@ impl Endpoint {
             && !flags.rst()
             && segment.len <= 1
             && self.packets > 0
-            && segment.seq.0 == self.last_seq.wrapping_sub(1)
+            && segment.seq == self.last_seq.minus(1)
     }
 }
 
@@ -280,21 +300,23 @@ enum ChecksumTrust {
     Unreliable,
 }
 
-fn relative(cur: u32, last: u32, wraps: u32, start: u32) -> (u64, bool) {
-    let delta = seq_delta(cur, last);
+/// `cur` relative to `start` in a 64-bit space that counts wraps, and whether it lies before
+/// `start` (Zeek's `get_relative_seq`): `last` and `wraps` place `cur` in the right lap.
+fn get_relative_seq(cur: SeqNum, last: SeqNum, wraps: u32, start: SeqNum) -> (u64, bool) {
     let mut wraps = wraps;
-    if delta < 0 && wraps > 0 && cur > last {
+    if cur.is_before(last) && wraps > 0 && last.wrapped_since(cur) {
+        // Part of the previous lap.
         wraps -= 1;
-    } else if delta > 0 && cur < last {
+    } else if cur.is_after(last) && cur.wrapped_since(last) {
         wraps += 1;
     }
     if wraps == 0 {
-        let from_start = seq_delta(cur, start);
-        return (i64::from(from_start) as u64, from_start < 0);
+        let from_start = cur.distance(start);
+        return (from_start as u64, from_start < 0);
     }
     let value = (u64::from(wraps) << 32)
-        .wrapping_add(u64::from(cur))
-        .wrapping_sub(u64::from(start));
+        .wrapping_add(u64::from(cur.0))
+        .wrapping_sub(u64::from(start.0));
     (value, false)
 }
 
@@ -412,19 +434,19 @@ mod tests {
     #[test]
     fn relative_sequence_survives_wraparound() {
         let mut side = Endpoint::default();
-        side.init_sequence(true, u32::MAX - 5, u32::MAX - 4);
+        side.init_endpoint(true, SeqNum(u32::MAX - 5), SeqNum(u32::MAX - 4));
         side.set_state(EndpointState::SynSent);
-        assert!(!side.advance(10, false, false, 15));
+        assert!(!side.update_last_seq(SeqNum(10), false, false, 15));
         assert_eq!(side.seq_wraps, 1);
-        assert_eq!(side.relative_seq(10), (16, false));
+        assert_eq!(side.relative_seq(SeqNum(10)), (16, false));
     }
 
     #[test]
     fn retransmitted_payload_is_noticed() {
         let mut side = Endpoint::default();
-        side.init_sequence(true, 1000, 1001);
-        assert!(!side.advance(1101, false, false, 100));
-        assert!(side.advance(1101, false, false, 100));
+        side.init_endpoint(true, SeqNum(1000), SeqNum(1001));
+        assert!(!side.update_last_seq(SeqNum(1101), false, false, 100));
+        assert!(side.update_last_seq(SeqNum(1101), false, false, 100));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `c t w g` at the 1st, 10th, 100th... occurrence (Zeek's `ScaledHistoryEntry`). The "seen"
 //! bits belong to the role, not the host, and are not swapped when roles flip, as in Zeek.
 
+use super::Side;
 use crate::tcp::Flags;
 
 /// Which single-letter slot a once-per-direction letter uses (Zeek's HIST_* masks).
@@ -135,11 +136,11 @@ fn is_power_of_ten(mut n: u32) -> bool {
     n == 1
 }
 
-fn cased(letter: char, is_orig: bool) -> char {
-    if is_orig {
-        letter.to_ascii_uppercase()
-    } else {
-        letter.to_ascii_lowercase()
+/// Zeek writes the client's letters in upper case and the server's in lower case.
+fn cased(letter: char, side: Side) -> char {
+    match side {
+        Side::Client => letter.to_ascii_uppercase(),
+        Side::Server => letter.to_ascii_lowercase(),
     }
 }
 
@@ -168,15 +169,14 @@ impl History {
 
     /// Zeek's CheckHistory: adds the letter the first time its slot is used in this direction.
     /// True when the slot had been used before.
-    fn check(&mut self, slot: Slot, letter: char, is_orig: bool) -> bool {
-        let mask = if is_orig {
-            slot as u32
-        } else {
-            (slot as u32) << 16
+    fn check(&mut self, slot: Slot, letter: char, side: Side) -> bool {
+        let mask = match side {
+            Side::Client => slot as u32,
+            Side::Server => (slot as u32) << 16,
         };
         if self.seen & mask == 0 {
             self.seen |= mask;
-            self.add(cased(letter, is_orig));
+            self.add(cased(letter, side));
             false
         } else {
             true
@@ -184,9 +184,9 @@ impl History {
     }
 
     /// Adds a scaled letter (`c t w g`) when its counter says so.
-    pub(super) fn scaled(&mut self, counter: &mut Scaled, letter: char, is_orig: bool) {
+    pub(super) fn scaled(&mut self, counter: &mut Scaled, letter: char, side: Side) {
         if counter.fire() {
-            self.add(cased(letter, is_orig));
+            self.add(cased(letter, side));
         }
     }
 
@@ -197,38 +197,38 @@ impl History {
         memory: &mut LetterMemory,
         rel_seq: u64,
         len: u32,
-        is_orig: bool,
+        side: Side,
     ) {
         let set = u8::from(flags.syn()) + u8::from(flags.fin()) + u8::from(flags.rst());
         if set > 1 {
             if flags.fin() && flags.rst() {
-                self.check(Slot::FinRst, 'I', is_orig);
+                self.check(Slot::FinRst, 'I', side);
             } else {
-                self.check(Slot::MultiFlag, 'Q', is_orig);
+                self.check(Slot::MultiFlag, 'Q', side);
             }
             return;
         }
         if flags.syn() {
             let letter = if flags.ack() { 'H' } else { 'S' };
-            if self.check(Slot::Syn, letter, is_orig) && rel_seq as u32 != memory.last_syn {
-                self.add(cased(letter, is_orig));
+            if self.check(Slot::Syn, letter, side) && rel_seq as u32 != memory.last_syn {
+                self.add(cased(letter, side));
             }
             memory.last_syn = rel_seq as u32;
         } else if flags.fin() {
             let end = rel_seq.wrapping_add(u64::from(len));
-            if self.check(Slot::Fin, 'F', is_orig) && end as u32 != memory.last_fin {
-                self.add(cased('F', is_orig));
+            if self.check(Slot::Fin, 'F', side) && end as u32 != memory.last_fin {
+                self.add(cased('F', side));
             }
             memory.last_fin = end as u32;
         } else if flags.rst() {
-            if self.check(Slot::Rst, 'R', is_orig) && rel_seq as u32 != memory.last_rst {
-                self.add(cased('R', is_orig));
+            if self.check(Slot::Rst, 'R', side) && rel_seq as u32 != memory.last_rst {
+                self.add(cased('R', side));
             }
             memory.last_rst = rel_seq as u32;
         } else if len > 0 {
-            self.check(Slot::Data, 'D', is_orig);
+            self.check(Slot::Data, 'D', side);
         } else if flags.ack() {
-            self.check(Slot::Ack, 'A', is_orig);
+            self.check(Slot::Ack, 'A', side);
         }
     }
 }
@@ -246,9 +246,13 @@ mod tests {
     fn run(steps: &[(bool, Flags, u64, u32)]) -> String {
         let mut history = History::default();
         let mut memory = [LetterMemory::default(), LetterMemory::default()];
-        for &(is_orig, flags, seq, len) in steps {
-            let side = usize::from(!is_orig);
-            history.observe(flags, &mut memory[side], seq, len, is_orig);
+        for &(from_client, flags, seq, len) in steps {
+            let side = if from_client {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            history.observe(flags, &mut memory[side.index()], seq, len, side);
         }
         history.as_str().to_string()
     }
@@ -337,7 +341,7 @@ mod tests {
         let mut history = History::default();
         let mut counter = Scaled::default();
         for _ in 0..100 {
-            history.scaled(&mut counter, 'T', true);
+            history.scaled(&mut counter, 'T', Side::Client);
         }
         assert_eq!(history.as_str(), "TTT");
     }

@@ -7,14 +7,16 @@
 
 mod copies;
 mod endpoint;
+mod ends;
 mod history;
 mod orientation;
 mod recent;
 mod reset;
+mod session;
 mod state;
 mod table;
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 pub(crate) use endpoint::{Endpoint, LinkSummary, TtlSummary};
 pub use reset::Reset;
@@ -24,26 +26,38 @@ pub use table::FlowConfig;
 pub(crate) use table::{FlowTable, Observed};
 
 use crate::decode::Segment;
-use crate::tcp::SeqNum;
 use crate::time::{MaybeTime, Span, Timestamp};
 use copies::InterfaceCopies;
+use ends::Ends;
 use history::History;
 use recent::RecentSegments;
 
 /// How many of a flow's latest resets keep counting the segments that follow them.
 const RESETS_WATCHED: usize = 16;
 
-/// How long a flow stays after it closed, for stragglers and races (Zeek's tcp_close_delay).
-const CLOSE_LINGER: Span = Span(5_000_000_000);
-
-/// How long an unanswered connection attempt lives (Zeek's tcp_attempt_delay).
-const ATTEMPT_TIMEOUT: Span = Span(5_000_000_000);
-
 /// Which end of a flow: the client sent the first SYN without ACK (or Zeek's rules decided).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Client,
     Server,
+}
+
+impl Side {
+    /// The other end.
+    pub fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+
+    /// 0 for the client, 1 for the server: where a side's entry sits in a pair.
+    pub fn index(self) -> usize {
+        match self {
+            Side::Client => 0,
+            Side::Server => 1,
+        }
+    }
 }
 
 /// Where a segment came from: input file, 1-based frame number, and frame time.
@@ -104,82 +118,6 @@ impl Handshake {
     /// SYN-ACK → ACK: the round trip from the capture point to the client and back.
     pub fn client_leg(&self) -> Option<Span> {
         Some(self.ack.get()?.since(self.syn_ack.get()?))
-    }
-}
-
-/// A flow's two addresses in 38 bytes (two `SocketAddr`s take 64): IPv4 addresses are kept
-/// IPv4-mapped. Decoded segments carry no IPv6 flow label or scope, so nothing is lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Ends {
-    client_ip: [u8; 16],
-    server_ip: [u8; 16],
-    client_port: u16,
-    server_port: u16,
-    v6: bool,
-}
-
-/// An address's 16 octets as `Ends` keeps them.
-fn octets(addr: SocketAddr) -> [u8; 16] {
-    match addr.ip() {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
-    }
-}
-
-impl Ends {
-    fn new(client: SocketAddr, server: SocketAddr) -> Ends {
-        Ends {
-            client_ip: octets(client),
-            server_ip: octets(server),
-            client_port: client.port(),
-            server_port: server.port(),
-            v6: client.is_ipv6(),
-        }
-    }
-
-    fn address(&self, ip: [u8; 16], port: u16) -> SocketAddr {
-        let v6 = Ipv6Addr::from(ip);
-        match v6.to_ipv4_mapped() {
-            Some(v4) if !self.v6 => SocketAddr::new(IpAddr::V4(v4), port),
-            _ => SocketAddr::new(IpAddr::V6(v6), port),
-        }
-    }
-
-    fn client(&self) -> SocketAddr {
-        self.address(self.client_ip, self.client_port)
-    }
-
-    fn server(&self) -> SocketAddr {
-        self.address(self.server_ip, self.server_port)
-    }
-
-    /// True when `addr` is the client's address (without building either as a `SocketAddr`).
-    fn is_client(&self, addr: SocketAddr) -> bool {
-        addr.port() == self.client_port
-            && addr.is_ipv6() == self.v6
-            && octets(addr) == self.client_ip
-    }
-
-    /// True when the flow is between `a` and `b`, either way round.
-    fn joins(&self, a: SocketAddr, b: SocketAddr) -> bool {
-        if a.is_ipv6() != self.v6 {
-            return false;
-        }
-        let (a_ip, b_ip) = (octets(a), octets(b));
-        let (a_port, b_port) = (a.port(), b.port());
-        (a_port == self.client_port
-            && b_port == self.server_port
-            && a_ip == self.client_ip
-            && b_ip == self.server_ip)
-            || (a_port == self.server_port
-                && b_port == self.client_port
-                && a_ip == self.server_ip
-                && b_ip == self.client_ip)
-    }
-
-    fn swap(&mut self) {
-        std::mem::swap(&mut self.client_ip, &mut self.server_ip);
-        std::mem::swap(&mut self.client_port, &mut self.server_port);
     }
 }
 
@@ -252,20 +190,19 @@ impl Flow {
     /// interface (see `copies`), or one router later in a capture that holds both; such
     /// copies are not observed.
     fn admit(&mut self, segment: &Segment, at: FrameRef) -> bool {
-        let from_client = self.ends.is_client(segment.src);
+        let sender = self.side_of(segment.src);
         let admitted = match segment.interface {
-            None if self.recent.holds_forwarded_copy(segment, at, from_client) => {
+            None if self.recent.holds_forwarded_copy(segment, at, sender) => {
                 self.copies
                     .get_or_insert_with(Box::default)
-                    .note_copy(from_client);
+                    .note_copy(sender);
                 false
             }
             None => true,
-            Some(interface) => {
-                self.copies
-                    .get_or_insert_with(Box::default)
-                    .admit(from_client, interface, segment)
-            }
+            Some(interface) => self
+                .copies
+                .get_or_insert_with(Box::default)
+                .admit(sender, interface, segment),
         };
         if !admitted && segment.flags.rst() {
             // The RST passed through the capturing box: it was forwarded, not made there.
@@ -326,11 +263,10 @@ impl Flow {
     }
 
     /// The client's or the server's endpoint.
-    fn side_mut(&mut self, is_client: bool) -> &mut Endpoint {
-        if is_client {
-            &mut self.client_side
-        } else {
-            &mut self.server_side
+    pub fn endpoint(&self, side: Side) -> &Endpoint {
+        match side {
+            Side::Client => &self.client_side,
+            Side::Server => &self.server_side,
         }
     }
 
@@ -343,73 +279,9 @@ impl Flow {
         }
     }
 
-    /// The time after which the flow is finished, unless another segment comes first.
-    fn deadline(&self, idle_timeout: Span) -> Timestamp {
-        use EndpointState::{Inactive, Reset, SynAckSent, SynSent};
-        let (c, s) = (&self.client_side, &self.server_side);
-        let mut deadline = self.last_ts.after(idle_timeout);
-        let either = |state| c.state == state || s.state == state;
-        let any_closed = c.did_close || s.did_close;
-        if any_closed && ((c.did_close && s.did_close) || either(Reset) || either(Inactive)) {
-            deadline = deadline.min(self.zeek_last_ts.after(CLOSE_LINGER));
-        }
-        if let Some(close) = self.close_deadline.get() {
-            deadline = deadline.min(close);
-        }
-        if c.state == Inactive && s.state == Inactive {
-            deadline = deadline.min(self.last_ts.after(CLOSE_LINGER));
-        }
-        if let Some(attempt) = self.attempt_deadline.get()
-            && matches!(c.state, SynSent | SynAckSent)
-            && s.state == Inactive
-        {
-            deadline = deadline.min(attempt);
-        }
-        deadline
-    }
-
-    /// Why the flow ends at its deadline.
-    fn end_reason(&self, idle_timeout: Span) -> FlowEnd {
-        if self.last_ts.after(idle_timeout) <= self.deadline(idle_timeout) {
-            FlowEnd::Idle
-        } else if self.close() == Close::None && self.attempt_deadline.is_some() {
-            FlowEnd::Attempt
-        } else {
-            FlowEnd::Closed
-        }
-    }
-
-    /// Would this segment start a new connection on the same 4-tuple (Zeek's IsReuse)?
-    fn is_reused_by(&self, segment: &Segment) -> bool {
-        if !segment.flags.syn() {
-            return false;
-        }
-        let (c, s) = (&self.client_side, &self.server_side);
-        let first_side = if segment.flags.ack() {
-            if c.state != EndpointState::Inactive {
-                return false;
-            }
-            s
-        } else {
-            c
-        };
-        if c.did_close || s.did_close {
-            return true;
-        }
-        let seq = segment.seq.0;
-        if seq == first_side.start_seq {
-            return false;
-        }
-        // A SYN answering a SYN-ACK captured before it: the reversal, not a reuse.
-        !(!segment.flags.ack()
-            && c.state == EndpointState::SynAckSent
-            && s.state == EndpointState::Inactive
-            && seq == s.start_seq)
-    }
-
     /// Feeds one segment to the flow.
     fn observe(&mut self, segment: &Segment, at: FrameRef, max_resets: usize) {
-        let is_client = self.ends.is_client(segment.src);
+        let side = self.side_of(segment.src);
         self.last_ts = self.last_ts.max(at.ts);
         self.selected |= segment.selected;
         // Notes are made only where a reset needs them: for the reset itself, and for the
@@ -423,16 +295,11 @@ impl Flow {
                 self.record_reset(&note, segment, max_resets);
             }
         }
-        let sender = if is_client {
-            &mut self.client_side
-        } else {
-            &mut self.server_side
-        };
+        let (sender, _) = by_side(&mut self.client_side, &mut self.server_side, side);
         if sender.is_dropped_for_checksum(segment.checksum) {
             // A receiver drops this segment; Zeek notes 'C' and ignores it otherwise.
             sender.packets = sender.packets.saturating_add(1);
-            self.history
-                .scaled(&mut sender.letters.checksum, 'C', is_client);
+            self.history.scaled(&mut sender.letters.checksum, 'C', side);
             return;
         }
         if sender.is_keepalive(segment) {
@@ -441,10 +308,12 @@ impl Flow {
         if !segment.flags.rst() && !self.resets.is_empty() {
             self.tell_resets(segment);
         }
-        self.side_mut(is_client).note(segment);
-        self.note_handshake(segment, is_client, at.ts);
-        self.track(segment, is_client, at.ts);
-        self.recent.push(segment, at, is_client);
+        by_side(&mut self.client_side, &mut self.server_side, side)
+            .0
+            .note(segment);
+        self.note_handshake(segment, side, at.ts);
+        self.process(segment, side, at.ts);
+        self.recent.push(segment, at, side);
     }
 
     fn record_reset(&mut self, note: &SegmentNote, rst: &Segment, max_resets: usize) {
@@ -452,11 +321,8 @@ impl Flow {
             self.resets_not_listed = self.resets_not_listed.saturating_add(1);
             return;
         }
-        let sender = match self.side_of(note.src) {
-            Side::Client => &self.client_side,
-            Side::Server => &self.server_side,
-        };
-        let sender_next = (sender.sent_before_reset()).then_some(SeqNum(sender.last_seq));
+        let sender = self.endpoint(self.side_of(note.src));
+        let sender_next = sender.sent_before_reset().then_some(sender.last_seq);
         let earlier = self
             .resets
             .iter()
@@ -488,92 +354,6 @@ impl Flow {
             reset.saw_later(segment);
         }
     }
-
-    fn note_handshake(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {
-        let flags = segment.flags;
-        let hs = &mut self.handshake;
-        match (is_client, flags.syn(), flags.ack()) {
-            (true, true, false) if hs.syn_ack.is_none() => hs.syn.set(ts),
-            (false, true, true) if hs.syn.is_some() && hs.syn_ack.is_none() => hs.syn_ack.set(ts),
-            (true, false, true) if hs.syn_ack.is_some() && hs.ack.is_none() => hs.ack.set(ts),
-            _ => {}
-        }
-    }
-
-    /// Zeek's per-segment processing: sequence bookkeeping, history, states.
-    fn track(&mut self, segment: &Segment, is_client: bool, ts: Timestamp) {
-        let flags = segment.flags;
-        let (seq, len) = (segment.seq.0, segment.len);
-        let seg_len =
-            if flags.rst() { 0 } else { len } + u32::from(flags.syn()) + u32::from(flags.fin());
-        let one_past = seq.wrapping_add(seg_len);
-        let client_state = self.client_side.state;
-        let (sender, peer) = if is_client {
-            (&mut self.client_side, &mut self.server_side)
-        } else {
-            (&mut self.server_side, &mut self.client_side)
-        };
-        if flags.syn()
-            && is_client
-            && sender.state == EndpointState::Inactive
-            && self.attempt_deadline.is_none()
-        {
-            self.attempt_deadline.set(ts.after(ATTEMPT_TIMEOUT));
-        }
-        sender.init_sequence(flags.syn(), seq, one_past);
-        let (rel_seq, _) = sender.relative_seq(seq);
-        self.history
-            .observe(flags, &mut sender.letters, rel_seq, len, is_client);
-        if segment.wnd == 0 && !flags.rst() {
-            sender.zero_windows = sender.zero_windows.saturating_add(1);
-            if peer.state != EndpointState::Closed && sender.state != EndpointState::Reset {
-                self.history
-                    .scaled(&mut sender.letters.zero_window, 'W', is_client);
-            }
-        }
-        if !(sender.did_close && peer.did_close) {
-            self.zeek_last_ts = ts;
-        }
-        sender.sent_fin |= flags.fin();
-        if let Some(ack) = segment.ack {
-            if peer.state == EndpointState::Inactive {
-                peer.init_from_peer_ack(ack.0);
-            } else {
-                peer.acknowledged(ack.0, flags.rst());
-            }
-        }
-        if sender.advance(one_past, flags.syn() || flags.rst(), flags.fin(), len) {
-            sender.retransmissions = sender.retransmissions.saturating_add(1);
-            self.history
-                .scaled(&mut sender.letters.retransmit, 'T', is_client);
-        }
-        let change = state::update(sender, peer, flags, seq, len, is_client, client_state);
-        if change.close && !sender.did_close {
-            sender.did_close = true;
-            // Zeek's ConnectionClosed: a reset, or a close the peer has nothing left to say
-            // to, ends the connection a linger time after its last segment.
-            let complete = sender.state == EndpointState::Reset
-                || peer.did_close
-                || peer.state == EndpointState::Inactive;
-            if complete && self.close_deadline.is_none() {
-                self.close_deadline
-                    .set(self.zeek_last_ts.after(CLOSE_LINGER));
-            }
-        }
-        if let Some(ack) = segment.ack
-            && !flags.rst()
-        {
-            let both_clean = sender.is_clean() && peer.is_clean();
-            if peer.is_gap_acknowledged(ack.0, both_clean) {
-                self.history.scaled(&mut peer.letters.gap, 'G', !is_client);
-            }
-        }
-        if change.flip {
-            self.ends.swap();
-            std::mem::swap(&mut self.client_side, &mut self.server_side);
-            self.history.flip();
-        }
-    }
 }
 
 impl Flow {
@@ -587,11 +367,6 @@ impl Flow {
         self.ends.server()
     }
 
-    /// True when `addr` is the client's address.
-    pub fn is_client(&self, addr: SocketAddr) -> bool {
-        self.ends.is_client(addr)
-    }
-
     /// True when the flow is between `a` and `b`, either way round.
     pub fn joins(&self, a: SocketAddr, b: SocketAddr) -> bool {
         self.ends.joins(a, b)
@@ -600,6 +375,18 @@ impl Flow {
     /// Segments seen from both sides.
     pub fn packets(&self) -> u64 {
         u64::from(self.client_side.packets) + u64::from(self.server_side.packets)
+    }
+}
+
+/// The sender's endpoint and its peer's, for `side` the sender.
+fn by_side<'a>(
+    client: &'a mut Endpoint,
+    server: &'a mut Endpoint,
+    side: Side,
+) -> (&'a mut Endpoint, &'a mut Endpoint) {
+    match side {
+        Side::Client => (client, server),
+        Side::Server => (server, client),
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use super::FrameRef;
 use super::reset::SegmentNote;
+use super::{FrameRef, Side};
 use crate::decode::{Checksum, Segment};
 use crate::tcp::{Flags, SeqNum};
 use crate::time::Timestamp;
@@ -58,7 +58,7 @@ pub(super) struct RecentSegments {
 
 impl RecentSegments {
     /// Keeps a segment, forgetting the oldest when full.
-    pub(super) fn push(&mut self, segment: &Segment, at: FrameRef, from_client: bool) {
+    pub(super) fn push(&mut self, segment: &Segment, at: FrameRef, sender: Side) {
         let frame = at.frame.min((1 << FRAME_BITS) - 1);
         let input = u64::from(u16::try_from(at.input).unwrap_or(u16::MAX));
         let len = segment.len.min(LEN_MAX);
@@ -72,7 +72,7 @@ impl RecentSegments {
             len_high: (len >> 16) as u8,
             ttl: segment.ip.ttl,
             flags: segment.flags.0,
-            bits: bit(from_client, FROM_CLIENT)
+            bits: bit(sender == Side::Client, FROM_CLIENT)
                 | bit(segment.ack.is_some(), HAS_ACK)
                 | bit(segment.ip.ip_id.is_some(), HAS_IP_ID)
                 | bit(segment.ip.df, DF)
@@ -97,12 +97,12 @@ impl RecentSegments {
         &self,
         segment: &Segment,
         at: FrameRef,
-        from_client: bool,
+        sender: Side,
     ) -> bool {
         let len = segment.len.min(LEN_MAX);
         (0..usize::from(self.len)).any(|i| {
             let kept = &self.ring[(usize::from(self.start) + i) % RECENT_SEGMENTS];
-            let same_direction = (kept.bits & FROM_CLIENT != 0) == from_client;
+            let same_direction = (kept.bits & FROM_CLIENT != 0) == (sender == Side::Client);
             let kept_len = u32::from(kept.len_high) << 16 | u32::from(kept.len_low);
             let kept_id = (kept.bits & HAS_IP_ID != 0).then_some(kept.ip_id);
             let ttl_apart = kept.ttl.abs_diff(segment.ip.ttl);
@@ -195,7 +195,15 @@ mod tests {
             } else {
                 c(A | P, 1000, 5000, 10)
             };
-            recent.push(&segment(step), at(frame), frame % 2 == 1);
+            recent.push(
+                &segment(step),
+                at(frame),
+                if frame % 2 == 1 {
+                    Side::Client
+                } else {
+                    Side::Server
+                },
+            );
         }
         let notes = recent.notes(client_addr(), server_addr());
         let frames: Vec<u64> = notes.iter().map(|n| n.at.frame).collect();
@@ -214,20 +222,20 @@ mod tests {
     fn a_forwarded_copy_is_recognised_and_a_retransmission_is_not() {
         let mut recent = RecentSegments::default();
         let data = segment(c(A | P, 1000, 5000, 10));
-        recent.push(&data, at(1), true);
+        recent.push(&data, at(1), Side::Client);
         let mut forwarded = data.clone();
         forwarded.ip.ttl -= 1;
-        assert!(recent.holds_forwarded_copy(&forwarded, at(2), true));
+        assert!(recent.holds_forwarded_copy(&forwarded, at(2), Side::Client));
         // The same segment again with its TTL: a retransmission, kept.
-        assert!(!recent.holds_forwarded_copy(&data, at(2), true));
+        assert!(!recent.holds_forwarded_copy(&data, at(2), Side::Client));
         // Another IP ID: another packet.
         forwarded.ip.ip_id = Some(9);
-        assert!(!recent.holds_forwarded_copy(&forwarded, at(2), true));
+        assert!(!recent.holds_forwarded_copy(&forwarded, at(2), Side::Client));
         // The other direction, or long after: not a copy.
         let mut late = data.clone();
         late.ip.ttl -= 1;
-        assert!(!recent.holds_forwarded_copy(&late, at(2), false));
-        assert!(!recent.holds_forwarded_copy(&late, at(100_000), true));
+        assert!(!recent.holds_forwarded_copy(&late, at(2), Side::Server));
+        assert!(!recent.holds_forwarded_copy(&late, at(100_000), Side::Client));
     }
 
     #[test]
@@ -248,7 +256,7 @@ mod tests {
                 frame: 5_000_000_000 + n as u64,
                 ts: Timestamp(-7),
             };
-            recent.push(&seg, at, true);
+            recent.push(&seg, at, Side::Client);
             let note = &recent.notes(client_addr(), server_addr())[0];
             assert_eq!(note.at, at);
             assert_eq!(note.len, seg.len);
@@ -264,7 +272,7 @@ mod tests {
             frame: u64::MAX,
             ts: Timestamp(0),
         };
-        recent.push(&seg, far, false);
+        recent.push(&seg, far, Side::Server);
         let note = &recent.notes(client_addr(), server_addr())[0];
         assert_eq!(note.len, LEN_MAX);
         assert_eq!(note.at.input, usize::from(u16::MAX));

@@ -100,11 +100,7 @@ fn feed(
     if after < before || flow.packets() == 1 {
         deadlines.push(Reverse((after, flow.id, hash)));
     }
-    let sender = if flow.is_client(segment.src) {
-        &flow.client_side
-    } else {
-        &flow.server_side
-    };
+    let sender = flow.endpoint(flow.side_of(segment.src));
     Observed::Kept {
         sender_packets: sender.packets,
     }
