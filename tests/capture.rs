@@ -768,6 +768,60 @@ fn unknown_interface_is_named_and_the_real_ones_listed() {
 }
 
 #[test]
+fn write_into_a_missing_directory_is_one_line() {
+    require_root_and_tools();
+    let out = run(
+        BIN,
+        &[
+            "capture",
+            "lo",
+            "-w",
+            "/nonexistent-dir/out.pcap",
+            "--duration",
+            "1",
+        ],
+    );
+    let stderr = assert_one_line_error(&out, "capture lo -w /nonexistent-dir/out.pcap");
+    assert!(
+        stderr.contains("/nonexistent-dir/out.pcap") && stderr.contains("cannot write"),
+        "should name the file and say it cannot be written: {stderr}"
+    );
+}
+
+/// A disk that fills up stops the saving, not the capture: the report still comes, the
+/// warning says what happened, and the exit status says the run was incomplete.
+#[test]
+fn a_full_disk_stops_saving_but_not_the_capture() {
+    require_root_and_tools();
+    let out = run(
+        BIN,
+        &[
+            "capture",
+            "lo",
+            "-w",
+            "/dev/full",
+            "--duration",
+            "1",
+            "-F",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "exit status; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("/dev/full: cannot write the capture (No space left on device"),
+        "should say why saving failed: {stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|err| panic!("the report is not JSON ({err}); stderr:\n{stderr}"));
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("/dev/full"),
+        "the report should carry the warning: {warnings}"
+    );
+}
+
+#[test]
 fn bad_filter_is_one_line() {
     require_root_and_tools();
     let out = run(BIN, &["capture", "lo", "tcp port", "--duration", "2"]);

@@ -17,6 +17,7 @@ use super::{FlowArgs, Format, Look, Outcome, Output, finish_output};
 use rstscope_core::anonymization::{AnonymizeKey, Anonymizer};
 use rstscope_core::report::view::View;
 use rstscope_core::report::{ReportBuilder, flow_report, line};
+use rstscope_core::savefile::Recorder;
 use rstscope_core::source::{self, LiveOptions, LiveSource, Source};
 use rstscope_core::{
     AnalyzedFlow, Analyzer, AnalyzerConfig, Attribution, Close, Content, FlowConfig, FrameRef,
@@ -178,6 +179,8 @@ struct Watcher<'a> {
     /// How the running lines write times (relative ones count from the first packet).
     view: View,
     error: Option<io::Error>,
+    /// True once `--write` stopped saving (the run then exits as incomplete).
+    saving_failed: bool,
 }
 
 impl Watcher<'_> {
@@ -228,6 +231,14 @@ impl Watcher<'_> {
 }
 
 impl Watcher<'_> {
+    /// `--write` stopped saving mid-capture: said at once on standard error, and kept in the
+    /// report.
+    fn saving_failed(&mut self, failure: String) {
+        let _ = writeln!(io::stderr(), "rstscope: warning: {failure}");
+        self.builder.warn(failure);
+        self.saving_failed = true;
+    }
+
     /// A RST segment was just seen: it is announced once its flow has shown a little more.
     fn reset_seen(&mut self, segment: &Segment, at: FrameRef) {
         self.resets_seen += 1;
@@ -329,10 +340,18 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         buffer_mib: (args.buffer_kib / 1024).max(1),
         promiscuous: !args.no_promiscuous,
         filter,
-        write: args.write.clone(),
-        anonymize,
     };
     let mut source = LiveSource::open(&args.interface, &options)?;
+    let mut recorder = match &args.write {
+        Some(path) => Some(Recorder::create(
+            path,
+            source.link_type(),
+            source.dlt(),
+            source.snaplen(),
+            anonymize.as_ref(),
+        )?),
+        None => None,
+    };
     announce_start(&args, source.link_type().name());
     let flows = args.flows.config();
     let report_to_stdout = args.output.is_none();
@@ -371,9 +390,20 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         },
         view: args.view.view(args.all),
         error: None,
+        saving_failed: false,
     };
-    let mut stats = watch(&mut source, flows, anonymize, &mut watcher);
-    source.flush();
+    let mut stats = watch(
+        &mut source,
+        flows,
+        anonymize,
+        recorder.as_mut(),
+        &mut watcher,
+    );
+    if let Some(Err(failure)) = recorder.map(Recorder::finish) {
+        // Said with the report's other warnings, just below.
+        watcher.builder.warn(failure);
+        watcher.saving_failed = true;
+    }
     let drops = source.drops();
     if let Some(input) = stats.inputs.first_mut() {
         input.drops = Some(drops);
@@ -398,9 +428,13 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
             if n == 1 { "its" } else { "their" }
         ));
     }
+    let saving_failed = watcher.saving_failed;
     let (builder, stream, view) = (watcher.builder, watcher.stream, watcher.view);
     let look = Look { terminal, view };
-    finish_output(args.format, builder, stream, &stats, look, &mut out)
+    let mut outcome = finish_output(args.format, builder, stream, &stats, look, &mut out)?;
+    // The saved file lacks packets: the run did not do all it was asked.
+    outcome.complete &= !saving_failed;
+    Ok(outcome)
 }
 
 /// The live loop: every frame read, decoded and taken into the analyzer; finished flows and
@@ -409,6 +443,7 @@ fn watch(
     source: &mut LiveSource,
     flows: FlowConfig,
     anonymize: Option<AnonymizeKey>,
+    mut recorder: Option<&mut Recorder>,
     watcher: &mut Watcher<'_>,
 ) -> RunStats {
     let mut anonymizer = anonymize.as_ref().map(Anonymizer::new);
@@ -426,10 +461,19 @@ fn watch(
     while let Some(read) = reader.next() {
         let now = match read {
             Read::Idle(now) => {
+                if let Some(recorder) = recorder.as_deref_mut() {
+                    recorder.quiet();
+                }
                 analyzer.expire(now).for_each(|flow| watcher.flow(flow));
                 now
             }
-            Read::Frame { at, content, .. } => {
+            Read::Frame { at, frame, content } => {
+                if let Some(recorder) = recorder.as_deref_mut() {
+                    recorder.record(&frame);
+                    if let Some(failure) = recorder.take_failure() {
+                        watcher.saving_failed(failure);
+                    }
+                }
                 match content {
                     Content::Segment(segment) => take_segment(&mut analyzer, watcher, &segment, at),
                     Content::Neighbour(neighbour) => analyzer.observe_neighbour(neighbour),
@@ -520,6 +564,7 @@ mod tests {
             },
             view: View::default(),
             error: None,
+            saving_failed: false,
         }
     }
 

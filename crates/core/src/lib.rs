@@ -34,6 +34,7 @@ mod link;
 mod pipeline;
 mod reading;
 pub mod report;
+pub mod savefile;
 mod tcp;
 mod time;
 pub mod wire;

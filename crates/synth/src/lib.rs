@@ -139,7 +139,7 @@ pub fn generate<W: Write>(config: &Config, out: W) -> io::Result<Summary> {
     run.fill();
     run.play()?;
     let mut summary = run.output.summary;
-    summary.file_bytes = run.output.writer.written;
+    summary.file_bytes = run.output.writer.written();
     run.output.writer.finish()?;
     Ok(summary)
 }
@@ -271,7 +271,7 @@ impl<'a, W: Write> Run<'a, W> {
     fn play(&mut self) -> io::Result<()> {
         let max_bytes = self.config.max_bytes.unwrap_or(u64::MAX);
         while self.output.summary.packets < self.config.packets
-            && self.output.writer.written < max_bytes
+            && self.output.writer.written() < max_bytes
         {
             let Some(Reverse((_, slot))) = self.queue.pop() else {
                 break;

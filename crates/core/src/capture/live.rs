@@ -1,16 +1,14 @@
 //! Live capture from an interface through libpcap: immediate mode (a reset is not held back by
 //! buffering), a short read timeout (so the loop can finish flows and notice a stop request
-//! while the wire is quiet), the BPF filter compiled into the kernel, optional saving of every
-//! packet (`--write`), and libpcap's drop counters.
+//! while the wire is quiet), the BPF filter compiled into the kernel, and libpcap's drop
+//! counters. Saving packets (`--write`) is the live loop's, through `savefile::Recorder`.
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pcap::{Active, Capture, Device, Packet, Precision, Savefile};
+use pcap::{Active, Capture, Device, Packet, Precision};
 
 use super::{CaptureError, Frame, LinkType, NextFrame, Source, pcap_error_text};
-use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::time::Timestamp;
 
 /// The buffer timeout libpcap is given (immediate mode delivers packets at once anyway).
@@ -31,10 +29,6 @@ pub struct LiveOptions {
     pub promiscuous: bool,
     /// A tcpdump filter expression.
     pub filter: Option<String>,
-    /// Save every captured packet to this pcap file.
-    pub write: Option<std::path::PathBuf>,
-    /// Save packets with their addresses anonymised (and payloads blanked) under this key.
-    pub anonymize: Option<AnonymizeKey>,
 }
 
 /// libpcap's counters for a live capture.
@@ -52,14 +46,10 @@ pub struct LiveSource {
     name: String,
     capture: Capture<Active>,
     link_type: LinkType,
+    /// libpcap's DLT value for the link type.
+    dlt: i32,
+    snaplen: i32,
     frames_read: u64,
-    savefile: Option<Savefile>,
-    /// Rewrites saved packets when anonymising.
-    anonymizer: Option<Anonymizer>,
-    /// The rewritten copy of the packet being saved.
-    rewritten: Vec<u8>,
-    /// Packets written to the savefile since it was last flushed.
-    unflushed: bool,
     /// The addresses of the interface (every interface's, for `any`): the capturing host's.
     own_addresses: Vec<IpAddr>,
 }
@@ -131,19 +121,13 @@ impl LiveSource {
                     detail: pcap_error_text(&err),
                 })?;
         }
-        let savefile = match &options.write {
-            Some(path) => Some(open_savefile(&capture, path)?),
-            None => None,
-        };
         Ok(LiveSource {
             name: name.to_string(),
             capture,
             link_type,
+            dlt,
+            snaplen: options.snaplen,
             frames_read: 0,
-            savefile,
-            anonymizer: options.anonymize.as_ref().map(Anonymizer::new),
-            rewritten: Vec::new(),
-            unflushed: false,
             own_addresses,
         })
     }
@@ -165,12 +149,14 @@ impl LiveSource {
             .unwrap_or_default()
     }
 
-    /// Writes out what `--write` has buffered.
-    pub fn flush(&mut self) {
-        if let Some(file) = &mut self.savefile {
-            let _ = file.flush();
-        }
-        self.unflushed = false;
+    /// libpcap's DLT value for the interface's link type (what a saved file records).
+    pub fn dlt(&self) -> i32 {
+        self.dlt
+    }
+
+    /// Bytes kept of each packet.
+    pub fn snaplen(&self) -> u32 {
+        u32::try_from(self.snaplen).unwrap_or(0)
     }
 }
 
@@ -187,15 +173,6 @@ fn prefer_cooked_v2(capture: &mut Capture<Active>) {
         // Should it fail, v1 stays: rstscope reads both.
         let _ = capture.set_datalink(pcap::Linktype(LINUX_SLL2));
     }
-}
-
-fn open_savefile(capture: &Capture<Active>, path: &Path) -> Result<Savefile, CaptureError> {
-    capture
-        .savefile(path)
-        .map_err(|err| CaptureError::CannotWrite {
-            path: path.display().to_string(),
-            detail: pcap_error_text(&err),
-        })
 }
 
 /// The current time, for quiet moments with no frame to give one.
@@ -222,14 +199,6 @@ impl Source for LiveSource {
         let packet: Packet<'_> = match self.capture.next_packet() {
             Ok(packet) => packet,
             Err(pcap::Error::TimeoutExpired) => {
-                // A quiet wire: the saved packets reach the disk now, so a capture killed
-                // hard (a second Ctrl-C, SIGKILL) still leaves them in the file.
-                if self.unflushed
-                    && let Some(file) = &mut self.savefile
-                {
-                    let _ = file.flush();
-                    self.unflushed = false;
-                }
                 std::thread::sleep(QUIET_PAUSE);
                 return NextFrame::Idle(now());
             }
@@ -242,18 +211,6 @@ impl Source for LiveSource {
                 ));
             }
         };
-        if let Some(file) = &mut self.savefile {
-            match &mut self.anonymizer {
-                Some(anonymizer) => {
-                    self.rewritten.clear();
-                    self.rewritten.extend_from_slice(packet.data);
-                    anonymizer.frame(self.link_type, &mut self.rewritten);
-                    file.write(&Packet::new(packet.header, &self.rewritten));
-                }
-                None => file.write(&packet),
-            }
-            self.unflushed = true;
-        }
         self.frames_read += 1;
         let ts = Timestamp::from_parts(packet.header.ts.tv_sec, packet.header.ts.tv_usec);
         NextFrame::Frame(Frame {

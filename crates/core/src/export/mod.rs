@@ -13,20 +13,18 @@
 //! comparison packets go: the claimed sender's own first segments in those other flows, what
 //! its baseline learns from, and payloads are blanked unless `--keep-payload`.
 
-pub(crate) mod pcapng;
-
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use pcap::{Capture, Linktype, Packet, PacketHeader, Precision};
-
 use crate::analyzer::AnalyzedFlow;
 use crate::anonymize::{AnonymizeKey, Anonymizer, rewrite};
-use crate::capture::{CaptureError, FileSource, Source, pcap_error_text};
+use crate::capture::{CaptureError, FileSource, Source};
 use crate::reading::{Content, Read, Reader};
+use crate::savefile::{Precision, SaveFile};
 use crate::time::Timestamp;
-use pcapng::PcapngWriter;
 
 /// Which flows to export: by id when ids were given, else those with resets.
 #[derive(Debug, Clone, Default)]
@@ -235,14 +233,9 @@ pub fn export_pcap(
         .map(|path| FileSource::open(path, None))
         .collect::<Result<Vec<_>, _>>()?;
     let mut sink = if is_classic_pcap(out) {
-        Writer::classic(&sources, out)?
+        classic_sink(&sources, out)?
     } else {
-        let failed = |err: std::io::Error| CaptureError::CannotWrite {
-            path: out.display().to_string(),
-            detail: err.to_string(),
-        };
-        let application = format!("rstscope {}", env!("CARGO_PKG_VERSION"));
-        Writer::Pcapng(PcapngWriter::create(out, &application).map_err(failed)?)
+        pcapng_sink(out)?
     };
     // One anonymiser for the segments the reader decodes, one for the frames rewritten here:
     // the same key maps every address the same way in both.
@@ -263,7 +256,7 @@ pub fn export_pcap(
             .get(input)
             .cloned()
             .unwrap_or_else(|| format!("input {}", input + 1));
-        let interface = sink.interface(dlt, &name, out)?;
+        let interface = sink.interface(dlt, &name).map_err(|e| io_failed(out, &e))?;
         // A cut-off input was reported by the analysis; what came before it is here.
         let mut reader = Reader::new(source, input, segment_anonymizer.as_mut());
         while let Some(read) = reader.next() {
@@ -305,11 +298,12 @@ pub fn export_pcap(
                 comment.push_str("; ");
                 comment.push_str(verdict);
             }
-            sink.write(interface, frame.ts, data, frame.wire_len, &comment, out)?;
+            sink.packet(interface, frame.ts, data, frame.wire_len, Some(&comment))
+                .map_err(|e| io_failed(out, &e))?;
             exported.frames += 1;
         }
     }
-    sink.flush(out)?;
+    sink.flush().map_err(|e| io_failed(out, &e))?;
     Ok(exported)
 }
 
@@ -319,81 +313,33 @@ pub(crate) fn is_classic_pcap(out: &Path) -> bool {
         .is_some_and(|ext| ext.eq_ignore_ascii_case("pcap"))
 }
 
-/// Where exported frames go.
-enum Writer {
-    Pcapng(PcapngWriter),
-    Classic(pcap::Savefile),
+/// The file exported frames go to.
+type Sink = SaveFile<BufWriter<File>>;
+
+/// A classic pcap file in the inputs' one link type, with libpcap's defaults for a file it
+/// makes (snap length 65,535, nanosecond times).
+fn classic_sink(sources: &[FileSource], out: &Path) -> Result<Sink, CaptureError> {
+    let dlt = sources.first().map_or(1, FileSource::dlt);
+    if let Some(other) = sources.iter().find(|source| source.dlt() != dlt) {
+        return Err(CaptureError::CannotWrite {
+            path: out.display().to_string(),
+            detail: format!(
+                "{} has another link type than {}, and a pcap file holds one; name the export .pcapng, or export each file on its own",
+                other.name(),
+                sources[0].name()
+            ),
+        });
+    }
+    let file = File::create(out).map_err(|e| io_failed(out, &e))?;
+    SaveFile::pcap(BufWriter::new(file), dlt, 65_535, Precision::Nano)
+        .map_err(|e| io_failed(out, &e))
 }
 
-impl Writer {
-    /// A classic pcap file in the inputs' one link type.
-    fn classic(sources: &[FileSource], out: &Path) -> Result<Writer, CaptureError> {
-        let cannot_write = |err: pcap::Error| CaptureError::CannotWrite {
-            path: out.display().to_string(),
-            detail: pcap_error_text(&err),
-        };
-        let dlt = sources.first().map_or(1, FileSource::dlt);
-        if let Some(other) = sources.iter().find(|source| source.dlt() != dlt) {
-            return Err(CaptureError::CannotWrite {
-                path: out.display().to_string(),
-                detail: format!(
-                    "{} has another link type than {}, and a pcap file holds one; name the export .pcapng, or export each file on its own",
-                    other.name(),
-                    sources[0].name()
-                ),
-            });
-        }
-        let dead =
-            Capture::dead_with_precision(Linktype(dlt), Precision::Nano).map_err(cannot_write)?;
-        Ok(Writer::Classic(dead.savefile(out).map_err(cannot_write)?))
-    }
-
-    fn interface(&mut self, dlt: i32, name: &str, out: &Path) -> Result<u32, CaptureError> {
-        match self {
-            Writer::Pcapng(writer) => writer.interface(dlt, name).map_err(|e| io_failed(out, &e)),
-            Writer::Classic(_) => Ok(0),
-        }
-    }
-
-    fn write(
-        &mut self,
-        interface: u32,
-        ts: Timestamp,
-        data: &[u8],
-        wire_len: u32,
-        comment: &str,
-        out: &Path,
-    ) -> Result<(), CaptureError> {
-        match self {
-            Writer::Pcapng(writer) => writer
-                .packet(interface, ts, data, wire_len, Some(comment))
-                .map_err(|e| io_failed(out, &e)),
-            Writer::Classic(file) => {
-                let (secs, nanos) = ts.split();
-                // With nanosecond precision, libpcap reads tv_usec as nanoseconds.
-                let header = PacketHeader {
-                    ts: libc::timeval {
-                        tv_sec: secs,
-                        tv_usec: i64::from(nanos),
-                    },
-                    caplen: u32::try_from(data.len()).unwrap_or(u32::MAX),
-                    len: wire_len,
-                };
-                file.write(&Packet::new(&header, data));
-                Ok(())
-            }
-        }
-    }
-
-    fn flush(&mut self, out: &Path) -> Result<(), CaptureError> {
-        match self {
-            Writer::Pcapng(writer) => writer.flush().map_err(|e| io_failed(out, &e)),
-            Writer::Classic(file) => file.flush().map_err(|err| CaptureError::CannotWrite {
-                path: out.display().to_string(),
-                detail: pcap_error_text(&err),
-            }),
-        }
-    }
+/// A pcapng file that names rstscope as its writer.
+fn pcapng_sink(out: &Path) -> Result<Sink, CaptureError> {
+    let application = format!("rstscope {}", env!("CARGO_PKG_VERSION"));
+    let file = File::create(out).map_err(|e| io_failed(out, &e))?;
+    SaveFile::pcapng(BufWriter::new(file), &application).map_err(|e| io_failed(out, &e))
 }
 
 fn io_failed(out: &Path, err: &std::io::Error) -> CaptureError {

@@ -4,9 +4,7 @@
 //! (`opt_comment`), which Wireshark shows as `frame.comment`. Little-endian, as written on
 //! every common machine; readers take either byte order.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::io::{self, Write};
 
 use crate::time::Timestamp;
 
@@ -21,19 +19,22 @@ const SHB_USERAPPL: u16 = 4;
 const IF_NAME: u16 = 2;
 const IF_TSRESOL: u16 = 9;
 
-/// An open pcapng file.
-pub(crate) struct PcapngWriter {
-    out: BufWriter<File>,
+/// A pcapng file being written.
+pub(super) struct PcapngWriter<W: Write> {
+    pub(super) out: W,
     /// The link type of each interface written, by interface id.
-    interfaces: Vec<i32>,
+    interfaces: Vec<u32>,
+    /// Bytes written so far.
+    pub(super) written: u64,
 }
 
-impl PcapngWriter {
-    /// Creates the file and writes its section header, naming the writing application.
-    pub(crate) fn create(path: &Path, application: &str) -> io::Result<PcapngWriter> {
+impl<W: Write> PcapngWriter<W> {
+    /// Writes the section header, naming the writing application.
+    pub(super) fn new(out: W, application: &str) -> io::Result<PcapngWriter<W>> {
         let mut writer = PcapngWriter {
-            out: BufWriter::new(File::create(path)?),
+            out,
             interfaces: Vec::new(),
+            written: 0,
         };
         let mut body = Vec::new();
         body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
@@ -47,14 +48,14 @@ impl PcapngWriter {
         Ok(writer)
     }
 
-    /// The interface id for frames of link type `dlt`, describing a new interface (named
-    /// `name`, nanosecond timestamps) the first time one is asked for.
-    pub(crate) fn interface(&mut self, dlt: i32, name: &str) -> io::Result<u32> {
-        if let Some(id) = self.interfaces.iter().position(|&d| d == dlt) {
+    /// The interface id for frames of `linktype`, describing a new interface (named `name`,
+    /// nanosecond timestamps) the first time one is asked for.
+    pub(super) fn interface(&mut self, linktype: u32, name: &str) -> io::Result<u32> {
+        if let Some(id) = self.interfaces.iter().position(|&l| l == linktype) {
             return Ok(id as u32);
         }
         let mut body = Vec::new();
-        body.extend_from_slice(&u16::try_from(dlt).unwrap_or(0).to_le_bytes());
+        body.extend_from_slice(&u16::try_from(linktype).unwrap_or(0).to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         // No snap length limit.
         body.extend_from_slice(&0u32.to_le_bytes());
@@ -62,13 +63,13 @@ impl PcapngWriter {
         option(&mut body, IF_TSRESOL, &[9]);
         option(&mut body, OPT_END, &[]);
         self.block(INTERFACE_DESCRIPTION, &body)?;
-        self.interfaces.push(dlt);
+        self.interfaces.push(linktype);
         Ok((self.interfaces.len() - 1) as u32)
     }
 
     /// Writes one frame on `interface` at `ts` (its length on the wire `wire_len`), with a
     /// comment when one is given.
-    pub(crate) fn packet(
+    pub(super) fn packet(
         &mut self,
         interface: u32,
         ts: Timestamp,
@@ -93,17 +94,15 @@ impl PcapngWriter {
         self.block(ENHANCED_PACKET, &body)
     }
 
-    pub(crate) fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
     /// A block: type, total length, body (a multiple of 4 bytes), total length again.
     fn block(&mut self, kind: u32, body: &[u8]) -> io::Result<()> {
         let total = u32::try_from(body.len() + 12).unwrap_or(u32::MAX);
         self.out.write_all(&kind.to_le_bytes())?;
         self.out.write_all(&total.to_le_bytes())?;
         self.out.write_all(body)?;
-        self.out.write_all(&total.to_le_bytes())
+        self.out.write_all(&total.to_le_bytes())?;
+        self.written += u64::from(total);
+        Ok(())
     }
 }
 
@@ -138,9 +137,8 @@ mod tests {
     /// the packet block.
     #[test]
     fn blocks_are_well_formed() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("t.pcapng");
-        let mut w = PcapngWriter::create(&path, "rstscope test").unwrap_or_else(|e| panic!("{e}"));
+        let mut w =
+            PcapngWriter::new(Vec::new(), "rstscope test").unwrap_or_else(|e| panic!("{e}"));
         let id = w.interface(1, "a.pcap").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(w.interface(1, "a.pcap").ok(), Some(id));
         w.packet(
@@ -151,9 +149,8 @@ mod tests {
             Some("frame 7"),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        w.flush().unwrap_or_else(|e| panic!("{e}"));
-        drop(w);
-        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert_eq!(w.written, w.out.len() as u64);
+        let bytes = w.out;
         let mut at = 0;
         let mut kinds = Vec::new();
         while at < bytes.len() {
