@@ -436,29 +436,17 @@ fn write_file(path: &Path, bytes: &[u8]) {
     }
 }
 
-/// Writes a classic little-endian pcap file (microsecond timestamps) by hand, with `linktype`
-/// stored verbatim in the file header. libpcap's savefile maps DLT values to LINKTYPE values
-/// (DLT_RAW 12 is written as 101) and refuses some, so this is how a test gets a file whose
-/// header holds exactly the value it wants.
-pub fn write_pcap_linktype(path: &Path, linktype: u32, frames: &[(i64, Vec<u8>)]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4_u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-    out.extend_from_slice(&262_144u32.to_le_bytes()); // snaplen
-    out.extend_from_slice(&linktype.to_le_bytes());
+/// Writes a classic pcap file (microsecond timestamps) through rstscope's own writer, with a
+/// LINKTYPE value libpcap's savefile refuses (it maps DLT values to LINKTYPE values and
+/// rejects some, such as 101 given as a DLT), so a test gets the header value it wants.
+pub fn write_pcap_linktype(path: &Path, linktype: i32, frames: &[(i64, Vec<u8>)]) {
+    use rstscope_core::savefile::{Precision, SaveFile};
+    let mut file = SaveFile::pcap(Vec::new(), linktype, 262_144, Precision::Micro).unwrap();
     for (ts_ns, data) in frames {
-        let secs = ts_ns.div_euclid(1_000_000_000) as u32;
-        let micros = (ts_ns.rem_euclid(1_000_000_000) / 1000) as u32;
-        out.extend_from_slice(&secs.to_le_bytes());
-        out.extend_from_slice(&micros.to_le_bytes());
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        out.extend_from_slice(data);
+        let ts = rstscope_core::Timestamp(*ts_ns);
+        file.packet(0, ts, data, data.len() as u32, None).unwrap();
     }
-    write_file(path, &out);
+    write_file(path, &file.finish().unwrap());
 }
 
 /// One pcapng block: type, total length, body (padded to 32 bits), total length again.
