@@ -14,14 +14,16 @@ mod recent;
 mod reset;
 mod session;
 mod state;
+mod summaries;
 mod table;
 
 use std::net::SocketAddr;
 
-pub(crate) use endpoint::{Endpoint, LinkSummary, TtlSummary};
+pub(crate) use endpoint::Endpoint;
 pub use reset::Reset;
 pub(crate) use reset::{BeforeReset, SegmentNote};
 pub(crate) use state::EndpointState;
+pub(crate) use summaries::{LinkSummary, TtlSummary};
 pub use table::FlowConfig;
 pub(crate) use table::{FlowTable, Observed};
 
