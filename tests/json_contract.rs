@@ -1,4 +1,5 @@
-//! The JSON report contract, `rstscope.report/1` (spec/report-schema.md).
+//! The JSON report contract, `rstscope.report/1` (`docs/report-schema.md`, the project's copy
+//! of the shared contract).
 //!
 //! The structs below are this test's own copy of the schema, independent of `src/report`:
 //! every field the schema names is required (only the fields the schema allows to be null are

@@ -1,4 +1,4 @@
-//! The `rstscope.report/1` document: serde structs that mirror `spec/report-schema.md`, and
+//! The `rstscope.report/1` document: serde structs that mirror `docs/report-schema.md`, and
 //! the renderers that turn one [`Report`] into bytes (`table`, `json`, `markdown`, `html`).
 //!
 //! Analysis types carry no serde; this module converts them once (`build`), so an internal
