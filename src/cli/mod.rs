@@ -53,6 +53,7 @@ struct Cli {
 }
 
 mod capture;
+mod compare;
 mod progress;
 mod stream;
 mod view_args;
@@ -93,6 +94,30 @@ Stop with Ctrl-C (or SIGTERM, --duration, --count, --resets): finished and still
 are analysed and the report is printed. A second Ctrl-C exits at once.
 Without root, grant the binary the right once: sudo setcap cap_net_raw,cap_net_admin=eip rstscope")]
     Capture(capture::CaptureArgs),
+    /// Compare two captures of the same traffic (say, the client's and the server's) and say
+    /// for certain who sent each reset.
+    #[command(
+        long_about = "Compare two captures of the same traffic (say, the client's and the \
+server's, or either side of a firewall) and say for certain who sent each reset.
+
+Flows and packets are matched across the two captures by what no address translation \
+changes (IP ID, TCP timestamps, sequence numbers, lengths, flags), so NAT and ISN \
+rewriting between the points are found, not in the way. A reset seen at the point nearer \
+its claimed sender left that sender; one only the far point saw, while the near point was \
+capturing the flow, was made between the points. The second clock is read against the \
+first (offset and drift) and every time in the report is on the first capture's clock.",
+        after_long_help = "EXAMPLES:
+    rstscope compare client.pcap server.pcap
+    rstscope compare --format json -o report.json inside.pcapng outside.pcapng
+    rstscope compare --format markdown client.pcap server.pcap > ticket.md
+
+EXIT STATUS:
+    0  the report was written
+    1  an error stopped the run (missing or unreadable file, not a capture, ...)
+    2  the command line was wrong
+    3  the report was written, but an input was cut off or corrupt partway (see the warning)"
+    )]
+    Compare(compare::CompareArgs),
     /// List the interfaces rstscope can capture on, like tcpdump -D.
     Interfaces,
 }
@@ -110,6 +135,7 @@ pub fn run() -> anyhow::Result<Outcome> {
     match Cli::parse().command {
         Command::Analyze(args) => run_analyze(args.into_config()?),
         Command::Capture(args) => capture::run_capture(args),
+        Command::Compare(args) => compare::run_compare(args),
         Command::Interfaces => capture::run_interfaces(),
     }
 }

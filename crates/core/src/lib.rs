@@ -27,6 +27,7 @@ mod analyzer;
 mod anonymize;
 mod attribution;
 mod capture;
+mod compare;
 mod decode;
 mod export;
 mod flow;
@@ -41,6 +42,7 @@ pub mod wire;
 
 pub use analyzer::{AnalyzedFlow, Analyzer, AnalyzerConfig, FinishAll, Finished};
 pub use attribution::{Attribution, Evidence, Scenario, Signal, Verdict};
+pub use compare::compare;
 pub use decode::{Checksum, IpFacts, Mac, Neighbour, Segment, TcpOptions};
 pub use flow::{Close, Flow, FlowConfig, FrameRef, Reset};
 pub use pipeline::{AnalyzeOptions, RunStats, analyze, analyze_with_progress, check_inputs};

@@ -230,6 +230,7 @@ impl ReportBuilder {
             summary: self.summary,
             flows,
             warnings,
+            comparison: None,
         }
     }
 }
@@ -347,6 +348,9 @@ mod tests {
             tunneled: false,
             resets: Vec::new(),
             resets_not_listed: 0,
+            path_changes: None,
+            lost: Vec::new(),
+            lost_not_listed: 0,
         }
     }
 

@@ -39,6 +39,8 @@ pub fn write_summary_line(report: &Report, out: &mut dyn Write) -> io::Result<()
         summary: &'a super::Summary,
         inputs: &'a [super::InputReport],
         warnings: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        comparison: Option<&'a super::comparison::ComparisonReport>,
     }
     serde_json::to_writer(
         &mut *out,
@@ -49,6 +51,7 @@ pub fn write_summary_line(report: &Report, out: &mut dyn Write) -> io::Result<()
             summary: &report.summary,
             inputs: &report.inputs,
             warnings: &report.warnings,
+            comparison: report.comparison.as_ref(),
         },
     )?;
     writeln!(out)
@@ -115,6 +118,10 @@ impl JsonStream {
         value(&report.summary, out)?;
         write!(out, ",\n  \"warnings\": ")?;
         value(&report.warnings, out)?;
+        if let Some(comparison) = &report.comparison {
+            write!(out, ",\n  \"comparison\": ")?;
+            value(comparison, out)?;
+        }
         writeln!(out, "\n}}")
     }
 }

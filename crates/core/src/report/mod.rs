@@ -5,6 +5,7 @@
 //! rename can never change the JSON contract, and every renderer reads the same values.
 
 mod build;
+pub mod comparison;
 pub mod diagnosis;
 pub mod html;
 pub mod jira;
@@ -38,6 +39,9 @@ pub struct Report {
     pub flows: Vec<FlowReport>,
     /// Problems that did not stop the run (cut-off files, evicted flows); empty when none.
     pub warnings: Vec<String>,
+    /// `rstscope compare`: the two captures side by side; absent for one capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<comparison::ComparisonReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,7 +127,7 @@ pub struct VerdictCounts {
     pub unknown: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Endpoint {
     pub ip: String,
     pub port: u16,
@@ -169,6 +173,15 @@ pub struct FlowReport {
     /// RST segments beyond the per-flow cap that were counted but not listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub resets_not_listed: u64,
+    /// `compare`: what changed between the two capture points; absent for one capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_changes: Option<comparison::PathChanges>,
+    /// `compare`: packets that passed one point and never reached the other, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<comparison::LostPacket>,
+    /// `compare`: lost packets beyond those listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lost_not_listed: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -224,6 +237,9 @@ pub struct ResetReport {
     /// to 4), both directions: what the ladder diagrams draw.
     pub packets_before: Vec<PacketReport>,
     pub packets_after: Vec<PacketReport>,
+    /// `compare`: every capture this same RST segment appears in; absent for one capture.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<comparison::Sighting>,
 }
 
 /// The claimed sender's usual TTL, the number of its packets it was learnt from, and where:

@@ -65,6 +65,9 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
                 .collect(),
         ),
         resets_not_listed: u64::from(flow.resets_not_listed),
+        path_changes: None,
+        lost: Vec::new(),
+        lost_not_listed: 0,
     }
 }
 
@@ -167,6 +170,7 @@ pub(in crate::report) fn reset_report(
             .iter()
             .map(|note| packet_report(flow, note, segment.at.ts))
             .collect(),
+        seen: Vec::new(),
     }
 }
 

@@ -93,6 +93,7 @@ pub(super) fn reset(frame: u64, at_ms: f64, verdict: &'static str, ttl: u8) -> R
         advice: vec!["Send TCP keepalives more often.".to_string()],
         packets_before: Vec::new(),
         packets_after: Vec::new(),
+        seen: Vec::new(),
     }
 }
 
@@ -142,6 +143,9 @@ pub(super) fn flow(id: u64, resets: Vec<ResetReport>) -> FlowReport {
         tunneled: false,
         resets,
         resets_not_listed: 0,
+        path_changes: None,
+        lost: Vec::new(),
+        lost_not_listed: 0,
     }
 }
 
@@ -188,6 +192,7 @@ pub(super) fn report(flows: Vec<FlowReport>) -> Report {
         },
         flows,
         warnings: Vec::new(),
+        comparison: None,
     }
 }
 

@@ -1,0 +1,138 @@
+//! The packets of one capture, in the compact form matching needs: per connection (its two
+//! ends, either way round), each segment's header facts, time and frame, in capture order.
+//!
+//! Bounded: at most `PER_CONNECTION` packets per 4-tuple and `IN_ALL` in all are kept; past
+//! them packets are counted, not kept, and the comparison says it saw only part.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::anonymize::{AnonymizeKey, Anonymizer};
+use crate::capture::{CaptureError, FileSource};
+use crate::decode::Segment;
+use crate::reading::{Content, Read, Reader};
+use crate::tcp::Flags;
+use crate::time::Timestamp;
+
+/// Packets kept per 4-tuple.
+const PER_CONNECTION: usize = 50_000;
+/// Packets kept per capture.
+const IN_ALL: usize = 4_000_000;
+
+/// One segment as matching sees it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pkt {
+    pub ts: Timestamp,
+    pub frame: u64,
+    /// True when the sender is the lower of the connection's two ends (see `Ends`).
+    pub from_lower: bool,
+    pub flags: Flags,
+    pub len: u32,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub ip_id: Option<u16>,
+    pub ttl: u8,
+    pub wnd: u16,
+    pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamps: Option<(u32, u32)>,
+}
+
+/// A connection's two ends, the lower first, so both directions find the same entry.
+pub(super) type Ends = (SocketAddr, SocketAddr);
+
+pub(super) fn ends_of(a: SocketAddr, b: SocketAddr) -> Ends {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// One capture's packets by connection.
+#[derive(Default)]
+pub(super) struct PacketLog {
+    pub by_ends: HashMap<Ends, Vec<Pkt>>,
+    pub kept: usize,
+    /// Packets counted but not kept (past the bounds).
+    pub not_kept: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl PacketLog {
+    /// Reads `path` (anonymising addresses under `anonymize`, as the analysis does).
+    pub(super) fn read(
+        path: &Path,
+        anonymize: Option<&AnonymizeKey>,
+    ) -> Result<PacketLog, CaptureError> {
+        let mut source = FileSource::open(path, None)?;
+        let mut anonymizer = anonymize.map(Anonymizer::new);
+        let mut reader = Reader::new(&mut source, 0, anonymizer.as_mut());
+        let mut log = PacketLog::default();
+        while let Some(read) = reader.next() {
+            if let Read::Frame {
+                at,
+                content: Content::Segment(segment),
+                ..
+            } = read
+            {
+                log.first_ts.get_or_insert(at.ts);
+                log.last_ts = Some(log.last_ts.map_or(at.ts, |last| last.max(at.ts)));
+                log.keep(&segment, at.ts, at.frame);
+            }
+        }
+        Ok(log)
+    }
+
+    fn keep(&mut self, segment: &Segment, ts: Timestamp, frame: u64) {
+        let ends = ends_of(segment.src, segment.dst);
+        if self.kept >= IN_ALL {
+            self.not_kept += 1;
+            return;
+        }
+        let packets = self.by_ends.entry(ends).or_default();
+        if packets.len() >= PER_CONNECTION {
+            self.not_kept += 1;
+            return;
+        }
+        self.kept += 1;
+        packets.push(Pkt {
+            ts,
+            frame,
+            from_lower: segment.src == ends.0,
+            flags: segment.flags,
+            len: segment.len,
+            seq: segment.seq.0,
+            ack: segment.ack.map(|ack| ack.0),
+            ip_id: segment.ip.ip_id,
+            ttl: segment.ip.ttl,
+            wnd: segment.wnd,
+            mss: segment.options.mss,
+            window_scale: segment.options.window_scale,
+            sack_permitted: segment.options.sack_permitted,
+            timestamps: segment.options.timestamps,
+        });
+    }
+
+    /// The packets between `client` and `server` from `first` to `last` (one flow on a
+    /// 4-tuple that may have carried several), each with whether the client sent it.
+    pub(super) fn flow_packets(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> Vec<(Pkt, bool)> {
+        let ends = ends_of(client, server);
+        let client_is_lower = client == ends.0;
+        self.by_ends
+            .get(&ends)
+            .map(|packets| {
+                packets
+                    .iter()
+                    .filter(|p| p.ts >= first && p.ts <= last)
+                    .map(|p| (*p, p.from_lower == client_is_lower))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,93 @@
+//! `rstscope compare A B`: two captures of the same traffic, one report.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::view_args::{NarrowArgs, ViewArgs, table_style};
+use super::{AnonymizeArgs, FlowArgs, Format, Outcome, Output, command_line};
+use rstscope_core::report::{ReportBuilder, Retain, html, jira, json, markdown, table};
+use rstscope_core::{AnalyzeOptions, check_inputs};
+
+#[derive(Debug, Args)]
+pub(super) struct CompareArgs {
+    /// The two captures, in any order: the same traffic seen at two points (the client's
+    /// host and the server's, or either side of a firewall). Times in the report are on the
+    /// first one's clock.
+    #[arg(required = true, num_args = 2, value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Output format, as for analyze (jsonl: one flow per line, then the summary).
+    #[arg(short = 'F', long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// List every TCP flow, FIN-closed ones too.
+    #[arg(short, long)]
+    all: bool,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    #[command(flatten)]
+    view: ViewArgs,
+
+    #[command(flatten)]
+    narrow: NarrowArgs,
+
+    #[command(flatten)]
+    anonymize: AnonymizeArgs,
+
+    #[command(flatten)]
+    flows: FlowArgs,
+}
+
+pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
+    let anonymize = args.anonymize.key()?;
+    let options = AnalyzeOptions {
+        filter: None,
+        flows: args.flows.config(),
+        anonymize,
+        one_thread: false,
+    };
+    check_inputs(&args.files, &options)?;
+    let terminal = args.output.is_none() && io::stdout().is_terminal();
+    let mut out = Output::open(args.output.as_deref())?;
+    let command = command_line(anonymize, &args.files);
+    // Every format gets the whole report at the end: the flows are merged only then.
+    let retain = match args.format {
+        Format::Json | Format::Jsonl => Retain::All,
+        other => other.retain(args.all),
+    };
+    let builder = ReportBuilder::new(retain)
+        .listing_at_most(args.flows.report_flows)
+        .made_by(command, anonymize.is_some())
+        .narrowed_to(args.narrow.narrowing(anonymize));
+    let report = rstscope_core::compare([&args.files[0], &args.files[1]], &options, builder)?;
+    let mut view = args.view.view(args.all);
+    view.origin_ns = report
+        .flows
+        .iter()
+        .flat_map(|flow| flow.resets.iter().map(|reset| reset.at_ns))
+        .min();
+    let written = match args.format {
+        Format::Table => table::write_table(&report, table_style(terminal), &view, &mut out.writer),
+        Format::Json => json::write_report(&report, &mut out.writer),
+        Format::Jsonl => report
+            .flows
+            .iter()
+            .try_for_each(|flow| json::write_flow_line(flow, &mut out.writer))
+            .and_then(|()| json::write_summary_line(&report, &mut out.writer)),
+        Format::Markdown => markdown::write_markdown(&report, &view, &mut out.writer),
+        Format::Jira => jira::write_jira(&report, &view, &mut out.writer),
+        Format::Html => html::write_html(&report, &view, &mut out.writer),
+    };
+    written
+        .and_then(|()| out.writer.flush())
+        .map_err(|err| out.failed(err))?;
+    Ok(Outcome {
+        complete: report.inputs.iter().all(|input| input.complete),
+        warnings: report.warnings,
+    })
+}
