@@ -118,7 +118,7 @@ pub fn compare(
     let clock = Clock::fit(&readings(&pairs, &captures));
     let nearer_clients = majority(&pairs);
     let covered_servers = covered_servers(&pairs, &captures);
-    let names = short_names([&captures[0].name, &captures[1].name]);
+    let names = crate::report::comparison::short_names([&captures[0].name, &captures[1].name]);
     let spans = [
         captures[0].span,
         captures[1]
@@ -396,23 +396,6 @@ fn to_first_clock(reset: &mut ResetReport, clock: &Clock) {
 fn parse_ts(text: &str) -> Option<Timestamp> {
     let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     time.timestamp_nanos_opt().map(Timestamp)
-}
-
-/// The inputs as explanations name them: their file names, or the whole paths when those are
-/// the same (`client/trace.pcap`, `server/trace.pcap`).
-fn short_names(paths: [&str; 2]) -> [String; 2] {
-    let file = |path: &str| {
-        Path::new(path).file_name().map_or_else(
-            || path.to_string(),
-            |name| name.to_string_lossy().into_owned(),
-        )
-    };
-    let short = [file(paths[0]), file(paths[1])];
-    if short[0] == short[1] {
-        [paths[0].to_string(), paths[1].to_string()]
-    } else {
-        short
-    }
 }
 
 fn endpoint(addr: SocketAddr) -> Endpoint {

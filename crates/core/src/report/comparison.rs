@@ -105,3 +105,141 @@ pub struct LostPacket {
     pub seq: u32,
     pub len: u32,
 }
+
+/// The comparison in a paragraph for people: what was matched, the clocks, which point is
+/// nearer the clients, and the address translations. None for a one-capture report.
+pub fn comparison_paragraph(report: &super::Report) -> Option<String> {
+    let comparison = report.comparison.as_ref()?;
+    let path = |index: usize| {
+        report
+            .inputs
+            .get(index)
+            .map_or("", |input| input.path.as_str())
+    };
+    let names = short_names([path(0), path(1)]);
+    let name = |index: usize| names.get(index).cloned().unwrap_or_default();
+    let (first, second) = (name(0), name(1));
+    let mut text = format!(
+        "Compared {first} with {second}: {} flow{} matched, {} only in {first}, {} only in {second}; {} packet{} seen at both.",
+        comparison.flows_matched,
+        plural(comparison.flows_matched),
+        comparison.flows_unmatched[0],
+        comparison.flows_unmatched[1],
+        comparison.matched_packets,
+        plural(comparison.matched_packets),
+    );
+    if comparison.matched_packets > 0 {
+        text.push_str(&format!(
+            " {second}'s clock is {:+.6} s from {first}'s, drifting {:+.1} ppm; every time here is on {first}'s clock.",
+            comparison.clock_offset_s, comparison.clock_drift_ppm
+        ));
+    }
+    if let Some(near) = comparison.nearer_clients {
+        text.push_str(&format!(" {} sees the clients' packets first.", name(near)));
+    }
+    if let Some(mapping) = comparison.nat.first() {
+        text.push_str(&format!(
+            " Addresses are translated between the points: the {} {} is {} at {second}",
+            mapping.end, mapping.first, mapping.second
+        ));
+        match comparison.nat.len() - 1 {
+            0 => text.push('.'),
+            more => text.push_str(&format!(" ({more} more mapping{}).", plural(more as u64))),
+        }
+    }
+    Some(text)
+}
+
+/// What changed between the two points for one flow, in a sentence; None when nothing did
+/// (or for a one-capture report).
+pub fn path_in_words(flow: &super::FlowReport, second: &str) -> Option<String> {
+    let changes = flow.path_changes.as_ref();
+    let mut parts = Vec::new();
+    if let Some(changes) = changes {
+        if let Some(hops) = changes.hops {
+            parts.push(format!(
+                "{hops} hop{} between the points",
+                plural(u64::from(hops))
+            ));
+        }
+        if let Some(client) = &changes.client_at_second {
+            parts.push(format!(
+                "the client {} is {client} at {second}",
+                flow.client
+            ));
+        }
+        if let Some(server) = &changes.server_at_second {
+            parts.push(format!(
+                "the server {} is {server} at {second}",
+                flow.server
+            ));
+        }
+        for (who, offset) in [
+            ("client", changes.client_seq_offset),
+            ("server", changes.server_seq_offset),
+        ] {
+            if let Some(offset) = offset {
+                parts.push(format!(
+                    "the {who}'s sequence numbers are moved by {offset:+}"
+                ));
+            }
+        }
+        for mss in &changes.mss_clamped {
+            parts.push(format!(
+                "the {}'s SYN MSS {} is clamped to {}",
+                mss.from, mss.before, mss.after
+            ));
+        }
+        if !changes.options_stripped.is_empty() {
+            parts.push(format!(
+                "TCP options stripped: {}",
+                changes.options_stripped.join(", ")
+            ));
+        }
+        if changes.window_rewritten > 0 {
+            parts.push(format!(
+                "the window is rewritten on {} packet{}",
+                changes.window_rewritten,
+                plural(changes.window_rewritten)
+            ));
+        }
+    }
+    let lost = flow.lost.len() as u64 + flow.lost_not_listed;
+    if let Some(first) = flow.lost.first() {
+        parts.push(format!(
+            "{lost} packet{} passed one point and never reached the other (the first: the {}'s {} seq {}, frame {} of input {})",
+            plural(lost),
+            first.from,
+            first.flags,
+            first.seq,
+            first.frame,
+            first.input + 1
+        ));
+    }
+    if parts.is_empty() {
+        return changes
+            .map(|_| "Between the capture points: nothing changed, nothing was lost.".to_string());
+    }
+    Some(format!("Between the capture points: {}.", parts.join("; ")))
+}
+
+/// The inputs as explanations name them: their file names, or the whole paths when those are
+/// the same (`client/trace.pcap`, `server/trace.pcap`).
+pub(crate) fn short_names(paths: [&str; 2]) -> [String; 2] {
+    let file = |path: &str| {
+        std::path::Path::new(path).file_name().map_or_else(
+            || path.to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        )
+    };
+    let short = [file(paths[0]), file(paths[1])];
+    if short[0] == short[1] {
+        [paths[0].to_string(), paths[1].to_string()]
+    } else {
+        short
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

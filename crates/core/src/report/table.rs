@@ -97,7 +97,12 @@ pub fn write_table(
         writeln!(out, "No flows to list.")?;
     }
     writeln!(out)?;
-    write_wrapped(&summary_paragraph(report), "", usize::from(width), out)
+    write_wrapped(&summary_paragraph(report), "", usize::from(width), out)?;
+    if let Some(text) = super::comparison::comparison_paragraph(report) {
+        writeln!(out)?;
+        write_wrapped(&text, "", usize::from(width), out)?;
+    }
+    Ok(())
 }
 
 fn write_diagnosis(

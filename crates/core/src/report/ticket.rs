@@ -85,6 +85,10 @@ pub fn write_ticket(
     write_inputs(report, view, m, out)?;
     writeln!(out, "{}", m.escape(&summary_paragraph(report)))?;
     writeln!(out)?;
+    if let Some(text) = super::comparison::comparison_paragraph(report) {
+        writeln!(out, "{}", m.escape(&text))?;
+        writeln!(out)?;
+    }
     let v = &report.summary.verdicts;
     let rows: Vec<Vec<String>> = [
         ("peer", v.peer),

@@ -153,6 +153,16 @@ fn write_flow(
         id = flow.id,
     )?;
     write_flow_facts(flow, view, out)?;
+    let path = |index: usize| {
+        report
+            .inputs
+            .get(index)
+            .map_or("", |input| input.path.as_str())
+    };
+    let [_, second] = crate::report::comparison::short_names([path(0), path(1)]);
+    if let Some(text) = crate::report::comparison::path_in_words(flow, &second) {
+        writeln!(out, "<p class=\"path-changes\">{}</p>", escape(&text))?;
+    }
     write_ladder(flow, report.inputs.len() > 1, view, out)?;
     for reset in &flow.resets {
         write_reset(report, view, flow.id, reset, out)?;

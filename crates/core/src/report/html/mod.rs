@@ -193,6 +193,9 @@ fn dropped_text(input: &InputReport) -> String {
 fn write_summary(report: &Report, view: &View, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<section class=\"summary\">\n<h2>Summary</h2>")?;
     writeln!(out, "<p>{}</p>", escape(&table::summary_paragraph(report)))?;
+    if let Some(text) = super::comparison::comparison_paragraph(report) {
+        writeln!(out, "<p class=\"comparison\">{}</p>", escape(&text))?;
+    }
     writeln!(out, "<div class=\"counts\">")?;
     write_close_counts(report, out)?;
     write_verdict_counts(report, out)?;

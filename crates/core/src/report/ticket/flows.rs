@@ -118,8 +118,12 @@ pub(super) fn write_flow(
         }
     )?;
     writeln!(out)?;
+    if let Some(text) = crate::report::comparison::path_in_words(flow, &second_name(report)) {
+        writeln!(out, "{}", m.escape(&text))?;
+        writeln!(out)?;
+    }
     for reset in &flow.resets {
-        write_reset(view, m, reset, out)?;
+        write_reset(report, view, m, reset, out)?;
     }
     if flow.resets_not_listed > 0 {
         writeln!(
@@ -135,9 +139,22 @@ pub(super) fn write_flow(
     Ok(())
 }
 
+/// The second input as a comparison's sentences name it.
+fn second_name(report: &Report) -> String {
+    let path = |index: usize| {
+        report
+            .inputs
+            .get(index)
+            .map_or("", |input| input.path.as_str())
+    };
+    let [_, second] = crate::report::comparison::short_names([path(0), path(1)]);
+    second
+}
+
 /// One reset: verdict, what it was, explanation and advice, then (folded) the packets around
 /// it and the evidence.
 pub(super) fn write_reset(
+    report: &Report,
     view: &View,
     m: &dyn Markup,
     reset: &ResetReport,
@@ -147,12 +164,37 @@ pub(super) fn write_reset(
         Some(frame) => format!(" (follows frame {frame})"),
         None => String::new(),
     };
+    let name = |input: usize| {
+        report
+            .inputs
+            .get(input)
+            .map_or_else(String::new, |i| display_path(&i.path))
+    };
+    let of_input = if report.inputs.len() > 1 {
+        format!(" of {}", name(reset.input))
+    } else {
+        String::new()
+    };
     let title = format!(
-        "Frame {}: {} {:.2}, {}{follow}",
+        "Frame {}{of_input}: {} {:.2}, {}{follow}",
         reset.frame, reset.verdict, reset.confidence, reset.scenario
     );
     writeln!(out, "{}", m.heading(4, &m.escape(&title)))?;
     writeln!(out)?;
+    if !reset.seen.is_empty() {
+        let sightings: Vec<String> = reset
+            .seen
+            .iter()
+            .map(|s| format!("{} (frame {}, TTL {})", name(s.input), s.frame, s.ttl))
+            .collect();
+        let only = if sightings.len() == 1 { "only " } else { "" };
+        writeln!(
+            out,
+            "{}",
+            m.escape(&format!("Seen {only}in {}.", sightings.join(" and ")))
+        )?;
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "{}",
