@@ -2,6 +2,9 @@
 //! points would see them (the client's host and the server's, 3 routers and 12 ms apart), and
 //! the shared lab's pairs. Each test names what only two points can tell.
 
+// Helpers outside #[test] functions panic on purpose too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::SocketAddr;
@@ -134,8 +137,11 @@ fn compare_json(a: &Path, b: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Every reset: (input, frame) of each sighting, from, verdict, scenario, first signal.
-fn resets(report: &Value) -> Vec<(Vec<(u64, u64)>, String, String, String, String)> {
+/// One reset: (input, frame) of each sighting, from, verdict, scenario, first signal.
+type Judged = (Vec<(u64, u64)>, String, String, String, String);
+
+/// Every reset of the report.
+fn resets(report: &Value) -> Vec<Judged> {
     let mut out = Vec::new();
     for flow in report["flows"].as_array().unwrap() {
         for reset in flow["resets"].as_array().unwrap() {
@@ -326,7 +332,7 @@ fn the_order_of_the_captures_does_not_change_a_verdict() {
     let (a, b) = (pair.join("a.pcap"), pair.join("b.pcap"));
     let forward = resets(&compare_json(&a, &b));
     let backward = resets(&compare_json(&b, &a));
-    let verdicts = |list: &[(Vec<(u64, u64)>, String, String, String, String)], swap: bool| {
+    let verdicts = |list: &[Judged], swap: bool| {
         let mut out: Vec<(Vec<(u64, u64)>, String)> = list
             .iter()
             .map(|(seen, _, verdict, _, _)| {
