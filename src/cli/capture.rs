@@ -311,6 +311,7 @@ fn watch(
         inputs: vec![input],
         evicted_flows: analyzer.evicted_flows(),
         judged_early: 0,
+        side_by_side: false,
     }
 }
 

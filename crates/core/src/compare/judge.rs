@@ -19,6 +19,10 @@ pub(super) enum Coverage {
     /// The nearer point missed this many of the sender's packets that the far point saw
     /// (drops, a filter), so its silence about the RST proves nothing.
     NearMissedPackets(u32),
+    /// The nearer point saw nothing of the sender from then on: the path may have moved to
+    /// another host with its address (a failover), which two points cannot tell from a
+    /// device between them.
+    NearOffPath,
 }
 
 /// What a judgement needs to say where things were seen, in words.
@@ -82,6 +86,13 @@ pub(super) fn judge(reset: &mut ResetReport, sighted: &Sighted<'_>) {
                 sighted.names[near]
             );
             one_capture(reset, "near_capture_incomplete", &why);
+        }
+        (Coverage::NearOffPath, Some(near)) => {
+            let why = format!(
+                "{} saw nothing more of the {sender} from the time this RST would have passed it: the path may have moved to another host with the {sender}'s address (a failover), which two capture points cannot tell from a device between them",
+                sighted.names[near]
+            );
+            one_capture(reset, "near_capture_off_path", &why);
         }
         _ => one_capture(
             reset,

@@ -5,7 +5,7 @@
 //! them packets are counted, not kept, and the comparison says it saw only part.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::anonymize::{AnonymizeKey, Anonymizer};
@@ -56,6 +56,8 @@ pub(super) struct PacketLog {
     pub not_kept: u64,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// The last time each address sent or received a segment (kept or not).
+    pub last_seen: HashMap<IpAddr, Timestamp>,
 }
 
 impl PacketLog {
@@ -84,6 +86,10 @@ impl PacketLog {
     }
 
     fn keep(&mut self, segment: &Segment, ts: Timestamp, frame: u64) {
+        for ip in [segment.src.ip(), segment.dst.ip()] {
+            let last = self.last_seen.entry(ip).or_insert(ts);
+            *last = (*last).max(ts);
+        }
         let ends = ends_of(segment.src, segment.dst);
         if self.kept >= IN_ALL {
             self.not_kept += 1;

@@ -14,7 +14,7 @@ mod log;
 mod matching;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::capture::CaptureError;
@@ -45,6 +45,8 @@ struct Capture {
     stats: RunStats,
     span: Option<(Timestamp, Timestamp)>,
     not_kept: u64,
+    /// The last time (this capture's clock) each address was seen.
+    last_seen: HashMap<IpAddr, Timestamp>,
 }
 
 fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, CaptureError> {
@@ -80,6 +82,7 @@ fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, Captur
         stats,
         span,
         not_kept: log.not_kept,
+        last_seen: log.last_seen,
     })
 }
 
@@ -130,6 +133,7 @@ pub fn compare(
         names: [&names[0], &names[1]],
         spans,
         nearer_clients,
+        last_seen: [&captures[0].last_seen, &captures[1].last_seen],
     };
     let mut a_matched = vec![None; captures[0].reports.len()];
     let mut b_matched = vec![false; captures[1].reports.len()];
@@ -210,6 +214,7 @@ pub fn compare(
         inputs: a.stats.inputs.into_iter().chain(b.stats.inputs).collect(),
         evicted_flows: a.stats.evicted_flows + b.stats.evicted_flows,
         judged_early: a.stats.judged_early + b.stats.judged_early,
+        side_by_side: true,
     };
     let mut report = builder.finish(&stats);
     report.comparison = Some(comparison);
@@ -223,9 +228,24 @@ struct World<'a> {
     /// Each capture's first and last packet, on the first clock.
     spans: [Option<(Timestamp, Timestamp)>; 2],
     nearer_clients: Option<usize>,
+    /// Per input, the last time each address was seen there (that input's clock).
+    last_seen: [&'a HashMap<IpAddr, Timestamp>; 2],
 }
 
 impl World<'_> {
+    /// True when `input` still saw traffic to or from `ip` at `ts` (first clock) or later: it
+    /// was still on the path to that host then.
+    fn still_on_path(&self, input: usize, ip: IpAddr, ts: Timestamp) -> bool {
+        self.last_seen[input].get(&ip).is_some_and(|&last| {
+            let last = if input == 1 {
+                self.clock.on_first(last)
+            } else {
+                last
+            };
+            last >= ts
+        })
+    }
+
     /// True when `input` was capturing at `ts` (first clock).
     fn capturing(&self, input: usize, ts: Timestamp) -> bool {
         self.spans[input].is_some_and(|(first, last)| first <= ts && ts <= last)
@@ -353,9 +373,10 @@ fn judge_alone(reset: &mut ResetReport, input: usize, covered: bool, world: &Wor
     let side = usize::from(reset.from != "client");
     let near = world.near_by_majority(side);
     let ts = Timestamp(reset.at_ns);
+    let sender_ip = reset.src.ip.parse::<IpAddr>().ok();
     let coverage = match near {
         Some(n) if n == input => Coverage::SeenNearSender,
-        Some(n) if covered && world.capturing(n, ts) => Coverage::MissedNearSender,
+        Some(n) if covered => coverage_of(Some(n), |_| false, ts, 0.0, sender_ip, world),
         _ => Coverage::NotCovered,
     };
     let mut frames = [None, None];
@@ -458,7 +479,8 @@ fn merge_pair(
         let near = pair.near[side].or_else(|| world.near_by_majority(side));
         let seen_at = |input: usize| frames[input].is_some();
         let ts = Timestamp(reset.at_ns);
-        let mut coverage = coverage_of(near, seen_at, ts, pair.transit_ns, world);
+        let sender_ip = near.map(|n| address_at(pair, a, b, side, n));
+        let mut coverage = coverage_of(near, seen_at, ts, pair.transit_ns, sender_ip, world);
         if coverage == Coverage::MissedNearSender && missed[side] > 0 {
             coverage = Coverage::NearMissedPackets(missed[side]);
         }
@@ -502,11 +524,13 @@ fn merge_pair(
             }];
             let frames = [None, Some(reset.frame)];
             let near = pair.near[side].or_else(|| world.near_by_majority(side));
+            let sender_ip = near.map(|n| address_at(pair, a, b, side, n));
             let mut coverage = coverage_of(
                 near,
                 |input| input == 1,
                 Timestamp(reset.at_ns),
                 pair.transit_ns,
+                sender_ip,
                 world,
             );
             if coverage == Coverage::MissedNearSender && missed[side] > 0 {
@@ -566,6 +590,7 @@ fn coverage_of(
     seen_at: impl Fn(usize) -> bool,
     ts: Timestamp,
     transit_ns: f64,
+    sender_at_near: Option<IpAddr>,
     world: &World<'_>,
 ) -> Coverage {
     let Some(near) = near else {
@@ -575,11 +600,28 @@ fn coverage_of(
         return Coverage::SeenNearSender;
     }
     let passed = Timestamp(ts.0 - transit_ns as i64);
-    if world.capturing(near, passed) {
-        Coverage::MissedNearSender
-    } else {
-        Coverage::NotCovered
+    if !world.capturing(near, passed) {
+        return Coverage::NotCovered;
     }
+    // Silence proves something only while the near point still saw the sender's traffic: a
+    // path that moved to another host with the address (a failover) looks the same.
+    match sender_at_near {
+        Some(ip) if world.still_on_path(near, ip, passed) => Coverage::MissedNearSender,
+        _ => Coverage::NearOffPath,
+    }
+}
+
+/// The address of the pair's `side` (0 client, 1 server, as the first input names them) as
+/// input `near` names it.
+fn address_at(pair: &Pair, a: &FlowPackets, b: &FlowPackets, side: usize, near: usize) -> IpAddr {
+    let (client, server) = if near == 0 {
+        (a.client, a.server)
+    } else if pair.flow.flipped {
+        (b.server, b.client)
+    } else {
+        (b.client, b.server)
+    };
+    if side == 0 { client.ip() } else { server.ip() }
 }
 
 /// What the flow's matched packets show changed between the points.

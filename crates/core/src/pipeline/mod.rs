@@ -39,6 +39,9 @@ pub struct RunStats {
     /// Reset flows judged before the input ended, with the baselines seen until then, because
     /// more than the analyzer holds were waiting.
     pub judged_early: u64,
+    /// True when the inputs are views of the same traffic from two points (`compare`), not
+    /// the parts of one capture: their times may overlap.
+    pub side_by_side: bool,
 }
 
 /// How often (in frames) the caller hears how far the reading is.
@@ -98,6 +101,7 @@ pub fn analyze_with_progress(
         inputs,
         evicted_flows: run.analyzer.evicted_flows(),
         judged_early: run.analyzer.judged_early(),
+        side_by_side: false,
     })
 }
 

@@ -243,7 +243,8 @@ pub fn warnings(stats: &RunStats) -> Vec<String> {
         .filter_map(|input| input.broken.clone())
         .collect();
     for pair in stats.inputs.windows(2) {
-        if let (Some(earlier_end), Some(later_start)) = (pair[0].last_ts, pair[1].first_ts)
+        if let (false, Some(earlier_end), Some(later_start)) =
+            (stats.side_by_side, pair[0].last_ts, pair[1].first_ts)
             && later_start < earlier_end
         {
             warnings.push(format!(
