@@ -100,6 +100,7 @@ pub fn flow_target(input: &[u8]) {
         inputs: vec![InputStats::default()],
         evicted_flows: analyzer.evicted_flows(),
         judged_early: 0,
+        side_by_side: false,
     };
     if let Some(report) = report
         && header[1] & 2 != 0
