@@ -60,8 +60,13 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         Format::Json | Format::Jsonl => Retain::All,
         other => other.retain(args.all),
     };
+    // JSON lists every flow, as analyze's does (the flows are in memory here anyway).
+    let listed = match args.format {
+        Format::Json | Format::Jsonl => usize::MAX,
+        _ => args.flows.report_flows,
+    };
     let builder = ReportBuilder::new(retain)
-        .listing_at_most(args.flows.report_flows)
+        .listing_at_most(listed)
         .made_by(command, anonymize.is_some())
         .narrowed_to(args.narrow.narrowing(anonymize));
     let report = rstscope_core::compare([&args.files[0], &args.files[1]], &options, builder)?;

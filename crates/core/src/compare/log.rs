@@ -17,8 +17,8 @@ use crate::time::Timestamp;
 
 /// Packets kept per 4-tuple.
 const PER_CONNECTION: usize = 50_000;
-/// Packets kept per capture.
-const IN_ALL: usize = 4_000_000;
+/// Packets kept per capture (about 70 bytes each).
+const IN_ALL: usize = 2_000_000;
 
 /// One segment as matching sees it.
 #[derive(Debug, Clone, Copy)]
@@ -119,26 +119,36 @@ impl PacketLog {
         });
     }
 
-    /// The packets between `client` and `server` from `first` to `last` (one flow on a
-    /// 4-tuple that may have carried several), each with whether the client sent it.
-    pub(super) fn flow_packets(
-        &self,
-        client: SocketAddr,
-        server: SocketAddr,
-        first: Timestamp,
-        last: Timestamp,
-    ) -> Vec<(Pkt, bool)> {
-        let ends = ends_of(client, server);
-        let client_is_lower = client == ends.0;
-        self.by_ends
-            .get(&ends)
-            .map(|packets| {
-                packets
-                    .iter()
-                    .filter(|p| p.ts >= first && p.ts <= last)
-                    .map(|p| (*p, p.from_lower == client_is_lower))
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Hands each flow (client, server, first and last time) its packets, moved out of the
+    /// log: those between its two ends within its time (a 4-tuple may have carried several
+    /// flows), each with whether the client sent it.
+    pub(super) fn into_flows(
+        mut self,
+        flows: &[(SocketAddr, SocketAddr, Timestamp, Timestamp)],
+    ) -> Vec<Vec<(Pkt, bool)>> {
+        let mut by_ends: HashMap<Ends, Vec<usize>> = HashMap::new();
+        for (index, (client, server, _, _)) in flows.iter().enumerate() {
+            by_ends
+                .entry(ends_of(*client, *server))
+                .or_default()
+                .push(index);
+        }
+        let mut out: Vec<Vec<(Pkt, bool)>> = vec![Vec::new(); flows.len()];
+        for (ends, indices) in by_ends {
+            let Some(packets) = self.by_ends.remove(&ends) else {
+                continue;
+            };
+            for p in packets {
+                let Some(&index) = indices.iter().find(|&&i| {
+                    let (_, _, first, last) = flows[i];
+                    p.ts >= first && p.ts <= last
+                }) else {
+                    continue;
+                };
+                let client_is_lower = flows[index].0 == ends.0;
+                out[index].push((p, p.from_lower == client_is_lower));
+            }
+        }
+        out
     }
 }

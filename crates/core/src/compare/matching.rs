@@ -15,9 +15,36 @@ use std::net::SocketAddr;
 use super::log::Pkt;
 
 /// Packets of a flow that vote (the first ones: a connection's opening is the most telling).
-const VOTING_PACKETS: usize = 512;
-/// A key held by more flows than this tells nothing.
-const CROWDED_KEY: usize = 8;
+const VOTING_PACKETS: usize = 64;
+
+/// The flows (of the second capture) a key was seen in: one or two; a key three flows share
+/// tells nothing.
+#[derive(Clone, Copy)]
+enum Hits {
+    One((u32, bool)),
+    Two((u32, bool), (u32, bool)),
+    Crowded,
+}
+
+impl Hits {
+    fn add(self, hit: (u32, bool)) -> Hits {
+        match self {
+            Hits::One(first) if first == hit => self,
+            Hits::One(first) => Hits::Two(first, hit),
+            Hits::Two(first, second) if first == hit || second == hit => self,
+            _ => Hits::Crowded,
+        }
+    }
+
+    fn each(self) -> impl Iterator<Item = (u32, bool)> {
+        let (first, second) = match self {
+            Hits::One(first) => (Some(first), None),
+            Hits::Two(first, second) => (Some(first), Some(second)),
+            Hits::Crowded => (None, None),
+        };
+        first.into_iter().chain(second)
+    }
+}
 
 /// One flow's packets in one capture, with whether the client (of that capture's flow) sent
 /// each.
@@ -59,14 +86,16 @@ fn keys(p: &Pkt) -> [Option<u64>; 2] {
 
 /// Pairs the flows of `a` with those of `b`, one to one, strongest evidence first.
 pub(super) fn match_flows(a: &[FlowPackets], b: &[FlowPackets]) -> Vec<FlowMatch> {
-    let mut index: HashMap<u64, Vec<(usize, bool)>> = HashMap::new();
+    let mut index: HashMap<u64, Hits> = HashMap::new();
     for (fi, flow) in b.iter().enumerate() {
+        let fi = u32::try_from(fi).unwrap_or(u32::MAX);
         for (p, from_client) in flow.packets.iter().take(VOTING_PACKETS) {
             for key in keys(p).into_iter().flatten() {
-                let hits = index.entry(key).or_default();
-                if hits.len() <= CROWDED_KEY && !hits.contains(&(fi, *from_client)) {
-                    hits.push((fi, *from_client));
-                }
+                let hit = (fi, *from_client);
+                index
+                    .entry(key)
+                    .and_modify(|hits| *hits = hits.add(hit))
+                    .or_insert(Hits::One(hit));
             }
         }
     }
@@ -78,10 +107,8 @@ pub(super) fn match_flows(a: &[FlowPackets], b: &[FlowPackets]) -> Vec<FlowMatch
                 let Some(hits) = index.get(&key) else {
                     continue;
                 };
-                if hits.len() > CROWDED_KEY {
-                    continue;
-                }
-                for &(bf, b_from_client) in hits {
+                for (bf, b_from_client) in hits.each() {
+                    let bf = bf as usize;
                     *votes
                         .entry((bf, b_from_client != *from_client))
                         .or_default() += 1;

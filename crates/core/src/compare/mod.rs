@@ -59,13 +59,17 @@ fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, Captur
         spans.push((flow.first_ts, flow.last_ts));
         reports.push(flow_report(&analyzed));
     })?;
-    let log = PacketLog::read(path, options.anonymize.as_ref())?;
-    let packets = flows
+    let mut log = PacketLog::read(path, options.anonymize.as_ref())?;
+    let (span_of_log, not_kept) = (log.first_ts.zip(log.last_ts), log.not_kept);
+    let last_seen = std::mem::take(&mut log.last_seen);
+    let packets = log
+        .into_flows(&flows)
         .into_iter()
-        .map(|(client, server, first, last)| FlowPackets {
+        .zip(&flows)
+        .map(|(packets, &(client, server, _, _))| FlowPackets {
             client,
             server,
-            packets: log.flow_packets(client, server, first, last),
+            packets,
         })
         .collect();
     let input = stats.inputs.first();
@@ -73,7 +77,7 @@ fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, Captur
     // The capture ran from its first frame to its last, whatever they held.
     let span = input
         .and_then(|input| input.first_ts.zip(input.last_ts))
-        .or(log.first_ts.zip(log.last_ts));
+        .or(span_of_log);
     Ok(Capture {
         name,
         reports,
@@ -81,8 +85,8 @@ fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, Captur
         packets,
         stats,
         span,
-        not_kept: log.not_kept,
-        last_seen: log.last_seen,
+        not_kept,
+        last_seen,
     })
 }
 
