@@ -27,13 +27,15 @@
 # the small python3 programs next to this script, run inside the namespaces; `rstscope capture`
 # records on the client's interface c0 (`-w`), announcing each reset as it goes.
 #
-# Usage:   sudo lab/run.sh [--rstscope BIN] [--live DIR] OUTPUT_DIR [SCENARIO...]
+# Usage:   sudo lab/run.sh [--rstscope BIN] [--live DIR] [--pairs] OUTPUT_DIR [SCENARIO...]
 #          lab/run.sh --list                            (the scenarios, one a line)
 #            --rstscope BIN  the rstscope binary that records (default: $RSTSCOPE, then
 #                            target/release/rstscope, target/debug/rstscope, rstscope on PATH)
 #            --live DIR      also keep, per scenario, what the capture printed while it ran:
 #                            SCENARIO.lines (each line prefixed with the Unix time it was
 #                            printed) and SCENARIO.json (its final report)
+#            --pairs         also capture at the server's interface s0 (tcpdump), for
+#                            `rstscope compare`: SCENARIO.server.pcap beside SCENARIO.pcap
 # Needs:   root, ip (iproute2), nft, tcpdump (to count the RSTs independently), python3;
 #          ethtool and tc are used when present.
 #
@@ -62,6 +64,8 @@ SCENARIOS=(
     "health-check|the client connects and resets at once, without data; then a normal request"
     "reset-after-close|FIN both ways, then the client's RST (TCP_LINGER2 -1: no FIN_WAIT2 state)"
     "idle-timeout|stateful firewall r2 forgets an idle flow and resets the next segment"
+    "nat-peer-abort|r1 masquerades the client (source NAT); the server aborts mid-response"
+    "ttl-copy-reject|r2 resets SYNs to port 8444 in the server's name with the server's TTL"
 )
 
 scenario_names() { local s; for s in "${SCENARIOS[@]}"; do printf '%s\n' "${s%%|*}"; done; }
@@ -71,15 +75,17 @@ if [[ ${1:-} == --list ]]; then
     exit 0
 fi
 usage() {
-    printf 'usage: %s [--rstscope BIN] [--live DIR] OUTPUT_DIR [SCENARIO...]\n       %s --list\n' "$0" "$0" >&2
+    printf 'usage: %s [--rstscope BIN] [--live DIR] [--pairs] OUTPUT_DIR [SCENARIO...]\n       %s --list\n' "$0" "$0" >&2
     exit 2
 }
 RSTSCOPE_BIN=${RSTSCOPE:-}
 LIVE_DIR=
+PAIRS=
 while [[ ${1:-} == -* ]]; do
     case $1 in
     --rstscope) (($# >= 2)) || usage; RSTSCOPE_BIN=$2; shift 2 ;;
     --live) (($# >= 2)) || usage; LIVE_DIR=$2; shift 2 ;;
+    --pairs) PAIRS=1; shift ;;
     *) usage ;;
     esac
 done
@@ -120,6 +126,7 @@ INJECT_COUNT=3      # forged RST+ACKs per matching request
 CREATED_NS=()
 BG_PIDS=()
 CAPTURE_PID=
+SERVER_CAPTURE_PID=
 CAPTURE_NAME=
 STAMP_PID=
 WORK=
@@ -268,6 +275,14 @@ capture_start() {  # name
         -o "$WORK/$1.json" >"$fifo" 2>"$err" &
     CAPTURE_PID=$!
     wait_for_line "$err" "capturing on c0" "$CAPTURE_PID" "rstscope capture"
+    if [[ -n $PAIRS ]]; then
+        # The server's end of the path, recorded independently of rstscope.
+        ip netns exec "$NS_SERVER" tcpdump -i s0 -U -n -s 0 -w "$WORK/$1.server.pcap" \
+            2>"$WORK/$1.tcpdump.log" &
+        SERVER_CAPTURE_PID=$!
+        BG_PIDS+=("$SERVER_CAPTURE_PID")
+        wait_for_line "$WORK/$1.tcpdump.log" "listening on s0" "$SERVER_CAPTURE_PID" "tcpdump on s0"
+    fi
     sleep 0.3
 }
 
@@ -285,6 +300,13 @@ capture_stop() {  # expected RST segment count: N, or MIN-MAX
     kill -INT "$CAPTURE_PID"
     wait "$CAPTURE_PID" || rc=$?
     CAPTURE_PID=
+    if [[ -n $SERVER_CAPTURE_PID ]]; then
+        kill -INT "$SERVER_CAPTURE_PID"
+        wait "$SERVER_CAPTURE_PID" || true
+        SERVER_CAPTURE_PID=
+        grep -q "0 packets dropped by kernel" "$WORK/$CAPTURE_NAME.tcpdump.log" ||
+            { cat "$WORK/$CAPTURE_NAME.tcpdump.log" >&2; die "tcpdump on s0 dropped packets"; }
+    fi
     wait "$STAMP_PID" || true
     ((rc == 0)) || { cat "$err" >&2; die "rstscope capture exited with status $rc"; }
     drops=$("$PYTHON" -c 'import json, sys
@@ -592,6 +614,54 @@ NFT
     nsx "$NS_R2" nft delete table inet rs_lab_r2
 }
 
+run_nat-peer-abort() {
+    # r1 translates the client's address and ports (nftables masquerade) on the way to the
+    # server; the server aborts mid-response. The client's capture and the server's name the
+    # client differently: `compare` must find the flow by its packets.
+    nsx "$NS_R1" nft -f - <<'NFT'
+table ip rs_lab_nat {
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "r1r2" masquerade
+    }
+}
+NFT
+    start_server "$SERVER4,8080,abort"
+    capture_start nat-peer-abort
+    client abort "$SERVER4" 8080
+    capture_stop 1
+    stop_server
+    nsx "$NS_R1" nft delete table ip rs_lab_nat
+}
+
+run_ttl-copy-reject() {
+    # r2 resets SYNs to 8444 (the server listens there) in the server's name and gives its
+    # RST the TTL the server's packets leave r2 with (63, so 62 at the client, as the
+    # server's): from the client's capture alone it reads as the server's refusal. The
+    # server's capture sees the server's other connections before and after, and never this
+    # SYN: the reset never left the server.
+    nsx "$NS_R2" nft -f - <<'NFT'
+table ip rs_lab_ttlcopy {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        tcp dport 8444 reject with tcp reset
+    }
+    chain output {
+        type filter hook output priority filter; policy accept;
+        tcp flags & rst == rst ip ttl set 63
+    }
+}
+NFT
+    start_server "$SERVER4,80,http" "$SERVER4,8444,http"
+    capture_start ttl-copy-reject
+    client get "$SERVER4" 80 /index.html
+    client refused "$SERVER4" 8444
+    client get "$SERVER4" 80 /about.html
+    capture_stop 1
+    stop_server
+    nsx "$NS_R2" nft delete table ip rs_lab_ttlcopy
+}
+
 # Run the chosen scenarios in the order of SCENARIOS.
 total=${#CHOSEN[@]} n=0
 for entry in "${SCENARIOS[@]}"; do
@@ -613,6 +683,7 @@ publish() {  # file directory
 }
 for name in "${CHOSEN[@]}"; do
     publish "$WORK/$name.pcap" "$OUT_DIR"
+    [[ -z $PAIRS ]] || publish "$WORK/$name.server.pcap" "$OUT_DIR"
     if [[ -n $LIVE_DIR ]]; then
         publish "$WORK/$name.lines" "$LIVE_DIR"
         publish "$WORK/$name.json" "$LIVE_DIR"

@@ -1,7 +1,10 @@
 //! The network-namespace lab, end to end: `lab/run.sh` records every scenario with real
 //! kernels, routers, firewalls and injectors through `rstscope capture`, and rstscope must name
 //! who sent each reset and why: in the lines it prints while capturing (each within 2 s of its
-//! packet), in the capture's final report, and in `analyze` of the file it wrote.
+//! packet), in the capture's final report, and in `analyze` of the file it wrote. The lab also
+//! records the server's end of the path (tcpdump on the server's interface), and `rstscope
+//! compare` of the two captures must agree with the truth too, including where one capture
+//! cannot tell (a firewall that copies the server's TTL).
 //!
 //! The lab runs once per test process (a `OnceLock` shared by all tests, which cargo runs as
 //! threads of one process); each test then checks one scenario's capture. The RSTs are picked
@@ -38,6 +41,8 @@ const SCENARIOS: &[&str] = &[
     "health-check",
     "reset-after-close",
     "idle-timeout",
+    "nat-peer-abort",
+    "ttl-copy-reject",
 ];
 
 /// TTLs at the client's interface (see lab/run.sh): the server is two routers away, r2 one,
@@ -54,6 +59,8 @@ const LINE_WITHIN: Duration = Duration::from_secs(2);
 struct LabRun {
     /// `rstscope analyze` of each scenario's capture.
     reports: BTreeMap<String, Value>,
+    /// `rstscope compare` of each scenario's client and server captures.
+    compared: BTreeMap<String, Value>,
     /// What `rstscope capture` printed while it recorded each scenario.
     live: BTreeMap<String, Live>,
     log: String,
@@ -188,6 +195,7 @@ fn run_lab() -> Result<LabRun, LabFailure> {
         .arg(BIN)
         .arg("--live")
         .arg(&live_dir)
+        .arg("--pairs")
         .arg(&dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -217,10 +225,13 @@ fn run_lab() -> Result<LabRun, LabFailure> {
     );
 
     let mut reports = BTreeMap::new();
+    let mut compared = BTreeMap::new();
     let mut live = BTreeMap::new();
     for scenario in SCENARIOS {
         let capture = dir.join(format!("{scenario}.pcap"));
+        let server_side = dir.join(format!("{scenario}.server.pcap"));
         reports.insert(scenario.to_string(), analyze(&capture)?);
+        compared.insert(scenario.to_string(), compare(&capture, &server_side)?);
         live.insert(scenario.to_string(), read_live(&live_dir, scenario)?);
     }
     if keep.is_some() {
@@ -228,6 +239,7 @@ fn run_lab() -> Result<LabRun, LabFailure> {
     }
     Ok(LabRun {
         reports,
+        compared,
         live,
         log,
         elapsed,
@@ -287,9 +299,19 @@ fn parse_line(line: &str) -> Option<LiveLine> {
 }
 
 fn analyze(capture: &Path) -> Result<Value, String> {
+    rstscope_json(&["analyze"], &[capture])
+}
+
+fn compare(client_side: &Path, server_side: &Path) -> Result<Value, String> {
+    rstscope_json(&["compare"], &[client_side, server_side])
+}
+
+fn rstscope_json(command: &[&str], inputs: &[&Path]) -> Result<Value, String> {
+    let capture = inputs[0];
     let out = Command::new(BIN)
-        .args(["analyze", "--format", "json"])
-        .arg(capture)
+        .args(command)
+        .args(["--format", "json"])
+        .args(inputs)
         .output()
         .map_err(|e| format!("cannot run {BIN}: {e}"))?;
     if !out.status.success() {
@@ -816,4 +838,179 @@ fn lab_idle_timeout() {
     assert_whole(s, report, 1);
     let rst = server_reset(s, report, 8000, "R", TTL_R2);
     assert_attributed(s, rst, "firewall", "idle_timeout");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two capture points: the client's interface and the server's
+
+fn compared(scenario: &str) -> &'static Value {
+    let run = match RUN.get_or_init(run_lab) {
+        Ok(run) => run,
+        Err(LabFailure { why, log: None }) => panic!("{why}"),
+        Err(LabFailure { why, log: Some(_) }) => panic!(
+            "{why} (the lab's log is in the failure of lab_runs_every_scenario_in_time_and_leaves_no_namespace)"
+        ),
+    };
+    run.compared
+        .get(scenario)
+        .unwrap_or_else(|| panic!("the lab wrote no comparison for {scenario}"))
+}
+
+/// Every reset of a comparison: (its first sighting's input and frame, the inputs it was seen
+/// in, verdict, scenario, the deciding signal).
+fn compared_resets(report: &Value) -> Vec<(u64, u64, Vec<u64>, String, String, String)> {
+    let mut out = Vec::new();
+    for flow in flows(report) {
+        for rst in resets(flow) {
+            let seen = rst["seen"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter_map(|s| s["input"].as_u64())
+                .collect();
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            out.push((
+                rst["input"].as_u64().unwrap_or(99),
+                rst["frame"].as_u64().unwrap_or(0),
+                seen,
+                text(&rst["verdict"]),
+                text(&rst["scenario"]),
+                text(&rst["evidence"][0]["signal"]),
+            ));
+        }
+    }
+    out
+}
+
+/// Each scenario's comparison gives the client capture's resets the verdicts `analyze` gives
+/// them (checked against the truth by the tests above), except where one capture cannot
+/// tell; and where the server's capture saw a reset leave the server or the client, it says
+/// so.
+#[test]
+fn lab_compare_agrees_with_the_truth_in_every_scenario() {
+    for scenario in SCENARIOS {
+        if *scenario == "ttl-copy-reject" {
+            continue;
+        }
+        let single: BTreeMap<u64, String> = flows(report(scenario))
+            .iter()
+            .flat_map(resets)
+            .map(|rst| {
+                (
+                    rst["frame"].as_u64().unwrap_or(0),
+                    rst["verdict"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let both = compared_resets(compared(scenario));
+        for (input, frame, seen, verdict, _, signal) in &both {
+            if *input != 0 {
+                continue;
+            }
+            assert_eq!(
+                single.get(frame),
+                Some(verdict),
+                "{scenario}: frame {frame}: compare says {verdict} ({signal}), analyze {:?}",
+                single.get(frame)
+            );
+            if signal == "seen_leaving_sender" {
+                assert_eq!(verdict, "peer", "{scenario} frame {frame}");
+                assert_eq!(seen, &vec![0, 1], "{scenario} frame {frame}");
+            }
+            if signal == "never_left_sender" {
+                assert_ne!(verdict, "peer", "{scenario} frame {frame}");
+            }
+        }
+        assert_eq!(
+            both.iter().filter(|r| r.0 == 0).count(),
+            single.len(),
+            "{scenario}: every reset of the client's capture is in the comparison once"
+        );
+    }
+    // The resets the server's capture saw leave their sender.
+    for scenario in [
+        "peer-abort",
+        "unread-data",
+        "local-abort",
+        "health-check",
+        "nat-peer-abort",
+    ] {
+        let both = compared_resets(compared(scenario));
+        assert!(
+            both.iter().any(|r| r.5 == "seen_leaving_sender"),
+            "{scenario}: no reset seen leaving its sender: {both:?}"
+        );
+    }
+    // The injector's forgeries never left the server.
+    let injected = compared_resets(compared("injected-reset"));
+    let forged = injected
+        .iter()
+        .filter(|r| r.3 == "middlebox")
+        .collect::<Vec<_>>();
+    assert_eq!(forged.len(), 3, "{injected:?}");
+    assert!(
+        forged
+            .iter()
+            .all(|r| r.5 == "never_left_sender" && r.2 == vec![0]),
+        "{injected:?}"
+    );
+}
+
+/// r1 translates the client (masquerade): the comparison still pairs the flow, names the
+/// mapping, and sees the server's abort leave the server.
+#[test]
+fn lab_nat_peer_abort() {
+    let s = "nat-peer-abort";
+    let report = report(s);
+    assert_whole(s, report, 1);
+    let rst = server_reset(s, report, 8080, "RA", TTL_SERVER);
+    assert_attributed(s, rst, "peer", "peer_abort");
+    let both = compared(s);
+    let comparison = &both["comparison"];
+    assert_eq!(comparison["flows_matched"], 1, "{s}: {comparison}");
+    assert_eq!(
+        comparison["nat"][0]["first"]["ip"], "192.0.2.10",
+        "{s}: {comparison}"
+    );
+    assert_eq!(
+        comparison["nat"][0]["second"]["ip"], "203.0.113.1",
+        "{s}: {comparison}"
+    );
+    let flow = &flows(both)[0];
+    assert_eq!(flow["path_changes"]["hops"], 2, "{s}: {}", pretty(flow));
+    let judged = compared_resets(both);
+    assert_eq!(judged.len(), 1, "{s}: {judged:?}");
+    assert_eq!(judged[0].2, vec![0, 1], "{s}: seen at both ends");
+    assert_eq!(
+        (judged[0].3.as_str(), judged[0].5.as_str()),
+        ("peer", "seen_leaving_sender")
+    );
+}
+
+/// r2 refuses a SYN in the server's name with the server's own TTL: one capture cannot tell
+/// it from the server's refusal; two can, since the server's capture, busy with the server's
+/// other connections before and after, never saw this SYN or its RST.
+#[test]
+fn lab_ttl_copy_reject() {
+    let s = "ttl-copy-reject";
+    let report = report(s);
+    assert_whole(s, report, 3);
+    let rst = refused_syn(s, report, 8444, TTL_SERVER);
+    assert_ne!(
+        rst["verdict"], "firewall",
+        "{s}: one capture should not be able to tell"
+    );
+    let judged = compared_resets(compared(s));
+    assert_eq!(judged.len(), 1, "{s}: {judged:?}");
+    let (input, _, seen, verdict, scenario, signal) = &judged[0];
+    assert_eq!(
+        (*input, seen.clone()),
+        (0, vec![0]),
+        "{s}: seen only at the client"
+    );
+    assert_eq!(
+        (verdict.as_str(), scenario.as_str()),
+        ("firewall", "firewall_reject")
+    );
+    assert_eq!(signal, "never_left_sender");
 }

@@ -344,13 +344,13 @@ fn majority(pairs: &[Pair]) -> Option<usize> {
     }
 }
 
-/// Per input, the servers (as that input names them) of its flows the other input saw too:
-/// an unmatched flow to one of them lay on a path both points watch.
-fn covered_servers(pairs: &[Pair], captures: &[Capture; 2]) -> [HashSet<SocketAddr>; 2] {
+/// Per input, the server hosts (as that input names them) of its flows the other input saw
+/// too: an unmatched flow to one of them lay on a path both points watch.
+fn covered_servers(pairs: &[Pair], captures: &[Capture; 2]) -> [HashSet<IpAddr>; 2] {
     let mut out = [HashSet::new(), HashSet::new()];
     for pair in pairs {
-        out[0].insert(captures[0].packets[pair.flow.a].server);
-        out[1].insert(captures[1].packets[pair.flow.b].server);
+        out[0].insert(captures[0].packets[pair.flow.a].server.ip());
+        out[1].insert(captures[1].packets[pair.flow.b].server.ip());
     }
     // Index 1 of the result is for judging a flow of input 0 (is it on a path input 1
     // watches?), and the other way round.
@@ -358,10 +358,10 @@ fn covered_servers(pairs: &[Pair], captures: &[Capture; 2]) -> [HashSet<SocketAd
     [second, first]
 }
 
-/// True when the other capture watched the path of `flow` (one of its servers was seen
-/// there in a matched flow). `servers` are those of this flow's own input.
-fn covers(servers: &HashSet<SocketAddr>, flow: &FlowPackets) -> bool {
-    servers.contains(&flow.server)
+/// True when the other capture watched the path of `flow` (its server host was seen there
+/// in a matched flow). `servers` are named as this flow's own input names them.
+fn covers(servers: &HashSet<IpAddr>, flow: &FlowPackets) -> bool {
+    servers.contains(&flow.server.ip())
 }
 
 /// A reset of a flow only `input` saw.
