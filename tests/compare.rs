@@ -363,6 +363,29 @@ fn the_lab_pairs_skewed_clock_is_read_back() {
     assert!((drift - 200.0).abs() < 20.0, "{comparison}");
 }
 
+/// Anonymised, a comparison names no address and no file of the originals anywhere.
+#[test]
+fn an_anonymised_comparison_hides_addresses_and_file_names() {
+    let pair = shared().join("lab-pairs/p08-injection-nat");
+    let (a, b) = (pair.join("a.pcap"), pair.join("b.pcap"));
+    let out = rstscope(&[
+        "compare",
+        "--anonymize-key",
+        "2b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfe",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // (Under this key 198.51.100.7 maps to itself: prefix-preserving within its /24, by chance.)
+    for secret in ["192.0.2.10", "203.0.113.200", "a.pcap", "b.pcap", "lab-pairs"] {
+        assert!(!text.contains(secret), "{secret} is in the anonymised comparison");
+    }
+    assert!(text.contains("input1.pcap") && text.contains("input2.pcap"));
+}
+
 #[test]
 fn compare_needs_two_files_and_says_what_is_wrong() {
     let out = rstscope(&["compare", "only-one.pcap"]);

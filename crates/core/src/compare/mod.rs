@@ -125,7 +125,15 @@ pub fn compare(
     let clock = Clock::fit(&readings(&pairs, &captures));
     let nearer_clients = majority(&pairs);
     let covered_servers = covered_servers(&pairs, &captures);
-    let names = crate::report::comparison::short_names([&captures[0].name, &captures[1].name]);
+    let names = if options.anonymize.is_some() {
+        // As the anonymised report names its inputs.
+        [
+            crate::anonymize::input_name(0, &captures[0].name),
+            crate::anonymize::input_name(1, &captures[1].name),
+        ]
+    } else {
+        crate::report::comparison::short_names([&captures[0].name, &captures[1].name])
+    };
     let spans = [
         captures[0].span,
         captures[1]
