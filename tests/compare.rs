@@ -377,13 +377,77 @@ fn an_anonymised_comparison_hides_addresses_and_file_names() {
         a.to_str().unwrap(),
         b.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     // (Under this key 198.51.100.7 maps to itself: prefix-preserving within its /24, by chance.)
-    for secret in ["192.0.2.10", "203.0.113.200", "a.pcap", "b.pcap", "lab-pairs"] {
-        assert!(!text.contains(secret), "{secret} is in the anonymised comparison");
+    for secret in [
+        "192.0.2.10",
+        "203.0.113.200",
+        "a.pcap",
+        "b.pcap",
+        "lab-pairs",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} is in the anonymised comparison"
+        );
     }
     assert!(text.contains("input1.pcap") && text.contains("input2.pcap"));
+}
+
+/// Every format carries the comparison: the paragraph in the table and Markdown, the two
+/// capture points drawn in the HTML with a forged reset starting between them.
+#[test]
+fn every_format_tells_the_comparison() {
+    let pair = shared().join("lab-pairs/p08-injection-nat");
+    let (a, b) = (pair.join("a.pcap"), pair.join("b.pcap"));
+    for format in ["table", "markdown", "jira", "html"] {
+        let out = rstscope(&[
+            "compare",
+            "-F",
+            format,
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Compared a.pcap with b.pcap"),
+            "{format}: no comparison paragraph"
+        );
+        assert!(
+            text.contains("Never left the server"),
+            "{format}: no two-capture explanation"
+        );
+        if format == "html" {
+            assert!(
+                text.contains("class=\"vantage\""),
+                "html: no two-point diagram"
+            );
+            assert!(
+                text.contains("made between the points"),
+                "html: the forged reset's row"
+            );
+        }
+        if format == "markdown" {
+            assert!(
+                text.contains("Seen only in a.pcap (frame 41"),
+                "markdown: sightings"
+            );
+            assert!(
+                text.contains("Between the capture points: 3 hops"),
+                "markdown: path"
+            );
+        }
+    }
 }
 
 #[test]

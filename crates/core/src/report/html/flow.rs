@@ -164,6 +164,7 @@ fn write_flow(
         writeln!(out, "<p class=\"path-changes\">{}</p>", escape(&text))?;
     }
     write_ladder(flow, report.inputs.len() > 1, view, out)?;
+    super::vantage::write_vantage(report, flow, out)?;
     for reset in &flow.resets {
         write_reset(report, view, flow.id, reset, out)?;
     }

@@ -29,6 +29,7 @@ mod rows;
 mod style;
 mod timeline;
 mod timestamps;
+mod vantage;
 
 use std::io::{self, Write};
 
