@@ -450,6 +450,39 @@ fn every_format_tells_the_comparison() {
     }
 }
 
+/// `--export-pcap` writes both captures' frames of the reset flows, one pcapng interface per
+/// capture, each RST commented with its two-capture verdict.
+#[test]
+fn the_export_carries_both_captures_and_the_two_capture_verdicts() {
+    let pair = shared().join("lab-pairs/p08-injection-nat");
+    let (a, b) = (pair.join("a.pcap"), pair.join("b.pcap"));
+    let dir = temp_dir();
+    let export = dir.path().join("evidence.pcapng");
+    let out = rstscope(&[
+        "compare",
+        "-F",
+        "json",
+        "--export-pcap",
+        export.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&export).unwrap();
+    let has = |text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(has("a.pcap frame 41"), "a's forged RST");
+    assert!(has("b.pcap frame 43"), "b's forged RST");
+    assert!(has("from both captures: never_left_sender"));
+    assert!(has("from both captures: seen_leaving_sender"));
+    // Read back: the frames of both captures are there.
+    let report = analyze_json(&[&export]);
+    assert_eq!(report["summary"]["resets"], 8, "{}", report["summary"]);
+}
+
 #[test]
 fn compare_needs_two_files_and_says_what_is_wrong() {
     let out = rstscope(&["compare", "only-one.pcap"]);

@@ -7,7 +7,10 @@ use clap::Args;
 
 use super::view_args::{NarrowArgs, ViewArgs, table_style};
 use super::{AnonymizeArgs, FlowArgs, Format, Outcome, Output, command_line};
+use rstscope_core::evidence::{ExportOptions, FlowSelection, export_pcap};
+use rstscope_core::report::view::display_path;
 use rstscope_core::report::{ReportBuilder, Retain, html, jira, json, markdown, table};
+use rstscope_core::source::FileSource;
 use rstscope_core::{AnalyzeOptions, check_inputs};
 
 #[derive(Debug, Args)]
@@ -29,6 +32,13 @@ pub(super) struct CompareArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Also write the packets of every flow that carried a reset, from both captures, to
+    /// FILE: pcapng with one interface per capture, every packet's comment naming its file,
+    /// frame and flow, and every RST's the two-capture verdict (a name ending in .pcap gives
+    /// classic pcap, without comments, when both captures share a link type).
+    #[arg(long, value_name = "FILE")]
+    export_pcap: Option<PathBuf>,
 
     #[command(flatten)]
     view: ViewArgs,
@@ -52,6 +62,11 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         one_thread: false,
     };
     check_inputs(&args.files, &options)?;
+    if args.export_pcap.is_some() {
+        for path in &args.files {
+            FileSource::check_rereadable(path)?;
+        }
+    }
     let terminal = args.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(args.output.as_deref())?;
     let command = command_line(anonymize, &args.files);
@@ -69,7 +84,13 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         .listing_at_most(listed)
         .made_by(command, anonymize.is_some())
         .narrowed_to(args.narrow.narrowing(anonymize));
-    let report = rstscope_core::compare([&args.files[0], &args.files[1]], &options, builder)?;
+    let mut selection = args.export_pcap.as_ref().map(|_| FlowSelection::new(&[]));
+    let report = rstscope_core::compare(
+        [&args.files[0], &args.files[1]],
+        &options,
+        builder,
+        selection.as_mut(),
+    )?;
     let mut view = args.view.view(args.all);
     view.origin_ns = report
         .flows
@@ -91,6 +112,34 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
     written
         .and_then(|()| out.writer.flush())
         .map_err(|err| out.failed(err))?;
+    if let (Some(path), Some(selection)) = (&args.export_pcap, selection) {
+        let input_names = args
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let path = path.display().to_string();
+                match anonymize {
+                    Some(_) => rstscope_core::anonymization::input_name(index, &path),
+                    None => display_path(&path),
+                }
+            })
+            .collect();
+        let export = ExportOptions {
+            anonymize,
+            blank_payloads: false,
+            input_names,
+        };
+        let exported = export_pcap(&args.files, &selection.with_context(), &export, path)?;
+        let _ = writeln!(
+            io::stderr(),
+            "rstscope: exported {} frames of {} flow{} from both captures to {}",
+            exported.frames,
+            exported.flows,
+            if exported.flows == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
     Ok(Outcome {
         complete: report.inputs.iter().all(|input| input.complete),
         warnings: report.warnings,

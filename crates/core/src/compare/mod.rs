@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::capture::CaptureError;
+use crate::export::FlowSelection;
 use crate::pipeline::{AnalyzeOptions, RunStats, analyze};
 use crate::report::comparison::{
     ComparisonReport, LostPacket, MssChange, NatMapping, PathChanges, Sighting,
@@ -49,11 +50,19 @@ struct Capture {
     last_seen: HashMap<IpAddr, Timestamp>,
 }
 
-fn read_capture(path: &Path, options: &AnalyzeOptions) -> Result<Capture, CaptureError> {
+fn read_capture(
+    path: &Path,
+    input: usize,
+    options: &AnalyzeOptions,
+    mut selection: Option<&mut FlowSelection>,
+) -> Result<Capture, CaptureError> {
     let mut reports = Vec::new();
     let mut spans = Vec::new();
     let mut flows = Vec::new();
     let stats = analyze(&[path.to_path_buf()], options, &mut |analyzed| {
+        if let Some(selection) = selection.as_deref_mut() {
+            selection.consider_in(input, &analyzed);
+        }
         let flow = &analyzed.flow;
         flows.push((flow.client(), flow.server(), flow.first_ts, flow.last_ts));
         spans.push((flow.first_ts, flow.last_ts));
@@ -101,15 +110,18 @@ struct Pair {
     transit_ns: f64,
 }
 
-/// Compares two captures of the same traffic; the report lists what `builder` keeps.
+/// Compares two captures of the same traffic; the report lists what `builder` keeps. With a
+/// `selection`, the flows worth exporting (`--export-pcap`) are noted in it, their RSTs with
+/// the two-capture verdicts.
 pub fn compare(
     paths: [&Path; 2],
     options: &AnalyzeOptions,
     mut builder: ReportBuilder,
+    mut selection: Option<&mut FlowSelection>,
 ) -> Result<Report, CaptureError> {
     let mut captures = [
-        read_capture(paths[0], options)?,
-        read_capture(paths[1], options)?,
+        read_capture(paths[0], 0, options, selection.as_deref_mut())?,
+        read_capture(paths[1], 1, options, selection.as_deref_mut())?,
     ];
     let matches = match_flows(&captures[0].packets, &captures[1].packets);
     let pairs: Vec<Pair> = matches
@@ -217,6 +229,20 @@ pub fn compare(
             "no flow of {} was found in {}: are they captures of the same traffic? Each reset keeps its one-capture verdict",
             names[0], names[1]
         ));
+    }
+    if let Some(selection) = selection {
+        for reset in flows.iter().flat_map(|flow| &flow.resets) {
+            let text = format!(
+                "RST verdict {} (confidence {:.2}), scenario {}, from both captures: {}",
+                reset.verdict,
+                reset.confidence,
+                reset.scenario,
+                reset.evidence.first().map_or("", |e| e.signal.as_str())
+            );
+            for sighting in &reset.seen {
+                selection.judged(sighting.input, sighting.frame, text.clone());
+            }
+        }
     }
     for flow in flows {
         builder.add(flow);

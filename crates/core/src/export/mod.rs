@@ -93,6 +93,21 @@ impl FlowSelection {
     /// Notes a finished flow if it is one to export. A flow `--filter` did not select is only
     /// ever context for a chosen one.
     pub fn consider(&mut self, analyzed: &AnalyzedFlow) {
+        self.consider_from(None, analyzed);
+    }
+
+    /// `consider` for a flow of input `input` that was analysed on its own (`compare`), so its
+    /// frames know only their own file.
+    pub fn consider_in(&mut self, input: usize, analyzed: &AnalyzedFlow) {
+        self.consider_from(Some(input), analyzed);
+    }
+
+    /// Replaces the comment of the RST at `frame` of `input` (a verdict revised afterwards).
+    pub fn judged(&mut self, input: usize, frame: u64, text: String) {
+        self.verdicts.insert((input, frame), text);
+    }
+
+    fn consider_from(&mut self, input: Option<usize>, analyzed: &AnalyzedFlow) {
         let flow = &analyzed.flow;
         let chosen = if !flow.selected {
             false
@@ -118,7 +133,7 @@ impl FlowSelection {
                 self.reset_senders.insert(reset.segment.src.ip());
                 let at = reset.segment.at;
                 self.verdicts.insert(
-                    (at.input, at.frame),
+                    (input.unwrap_or(at.input), at.frame),
                     format!(
                         "RST verdict {} (confidence {:.2}), scenario {}",
                         attribution.verdict.as_str(),

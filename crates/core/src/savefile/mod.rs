@@ -3,7 +3,7 @@
 //!
 //! Classic pcap is libpcap's format (a 24-byte header, a 16-byte record header per frame,
 //! little-endian, microsecond or nanosecond times) byte for byte as `pcap_dump` writes it;
-//! pcapng is written by `pcapng.rs` (one section, an interface per link type, nanosecond
+//! pcapng is written by `pcapng.rs` (one section, an interface per input and link type, nanosecond
 //! times, a comment per packet). Both take the frames as they are: cutting to a snap length
 //! is the caller's choice.
 

@@ -1,5 +1,5 @@
 //! A pcapng writer (the IETF draft "PCAP Next Generation Dump File Format",
-//! draft-ietf-opsawg-pcapng): one section, one interface per link type, nanosecond
+//! draft-ietf-opsawg-pcapng): one section, one interface per input and link type, nanosecond
 //! timestamps, and an enhanced packet block per frame with an optional comment
 //! (`opt_comment`), which Wireshark shows as `frame.comment`. Little-endian, as written on
 //! every common machine; readers take either byte order.
@@ -22,8 +22,8 @@ const IF_TSRESOL: u16 = 9;
 /// A pcapng file being written.
 pub(super) struct PcapngWriter<W: Write> {
     pub(super) out: W,
-    /// The link type of each interface written, by interface id.
-    interfaces: Vec<u32>,
+    /// The link type and name of each interface written, by interface id.
+    interfaces: Vec<(u32, String)>,
     /// Bytes written so far.
     pub(super) written: u64,
 }
@@ -48,10 +48,14 @@ impl<W: Write> PcapngWriter<W> {
         Ok(writer)
     }
 
-    /// The interface id for frames of `linktype`, describing a new interface (named `name`,
-    /// nanosecond timestamps) the first time one is asked for.
+    /// The interface id for frames of `linktype` from the input `name`, describing a new
+    /// interface (nanosecond timestamps) the first time one is asked for.
     pub(super) fn interface(&mut self, linktype: u32, name: &str) -> io::Result<u32> {
-        if let Some(id) = self.interfaces.iter().position(|&l| l == linktype) {
+        if let Some(id) = self
+            .interfaces
+            .iter()
+            .position(|(l, n)| *l == linktype && n == name)
+        {
             return Ok(id as u32);
         }
         let mut body = Vec::new();
@@ -63,7 +67,7 @@ impl<W: Write> PcapngWriter<W> {
         option(&mut body, IF_TSRESOL, &[9]);
         option(&mut body, OPT_END, &[]);
         self.block(INTERFACE_DESCRIPTION, &body)?;
-        self.interfaces.push(linktype);
+        self.interfaces.push((linktype, name.to_string()));
         Ok((self.interfaces.len() - 1) as u32)
     }
 
