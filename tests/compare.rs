@@ -249,6 +249,13 @@ fn a_servers_abort_is_seen_leaving_it_and_listed_once() {
     // Every time is on the client capture's clock: the server-side sighting is 12 ms before.
     let flow = &report["flows"][0];
     assert_eq!(flow["path_changes"]["hops"], u64::from(HOPS));
+    // The packets around the reset, each with its frame at both points.
+    let rows = flow["seen_packets"].as_array().unwrap();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|row| row["frames"][0].is_u64() && row["frames"][1].is_u64())
+    );
 }
 
 /// A NAT between the points and a firewall that moves the client's ISN: the flow is still
@@ -432,10 +439,18 @@ fn every_format_tells_the_comparison() {
                 text.contains("class=\"vantage\""),
                 "html: no two-point diagram"
             );
+            // Every packet around the resets, with its frame at each point.
             assert!(
-                text.contains("made between the points"),
-                "html: the forged reset's row"
+                text.contains("[#40 / #40]"),
+                "html: the request seen at both points"
             );
+            assert!(
+                text.contains("[#41 / -]"),
+                "html: the forged RST seen at one point"
+            );
+        }
+        if format == "table" {
+            assert!(text.contains("#41/-"), "table: the frame at each point");
         }
         if format == "markdown" {
             assert!(

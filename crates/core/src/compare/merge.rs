@@ -186,6 +186,7 @@ pub(super) fn merge_pair(
     let (lost, not_listed) = lost_packets(pair, a, b, world);
     report.lost = lost;
     report.lost_not_listed = not_listed;
+    report.seen_packets = two_point_rows(pair, a, b, &world.clock);
 }
 
 /// Per sender (client, server): its ordinary packets that the far point saw and the near

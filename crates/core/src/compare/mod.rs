@@ -15,6 +15,7 @@ mod log;
 mod matching;
 mod merge;
 mod pair;
+mod rows;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -24,7 +25,7 @@ use crate::capture::CaptureError;
 use crate::export::FlowSelection;
 use crate::pipeline::{AnalyzeOptions, RunStats, analyze};
 use crate::report::comparison::{
-    ComparisonReport, LostPacket, MssChange, NatMapping, PathChanges, Sighting,
+    ComparisonReport, LostPacket, MssChange, NatMapping, PathChanges, Sighting, TwoPointPacket,
 };
 use crate::report::{
     Endpoint, FlowReport, Report, ReportBuilder, ResetReport, flow_report, format_ts,
@@ -34,9 +35,11 @@ use changes::*;
 use clock::{Clock, Reading, median};
 use judge::{Coverage, Sighted, judge};
 use log::PacketLog;
+use log::Pkt;
 use matching::{FlowMatch, FlowPackets, PacketMatch, match_flows, match_packets};
 use merge::*;
 use pair::*;
+use rows::two_point_rows;
 
 /// Lost packets listed per flow (the rest are counted).
 const LOST_LISTED: usize = 20;

@@ -352,6 +352,7 @@ mod tests {
             path_changes: None,
             lost: Vec::new(),
             lost_not_listed: 0,
+            seen_packets: Vec::new(),
         }
     }
 

@@ -92,6 +92,20 @@ pub struct MssChange {
     pub after: u16,
 }
 
+/// One packet near a reset as the two points saw it (`flows[].seen_packets`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TwoPointPacket {
+    /// On the first input's clock, at the first point that saw it.
+    pub ts: String,
+    pub from: &'static str,
+    pub flags: String,
+    /// As the first input saw it (the second's, when only the second did).
+    pub seq: u32,
+    pub len: u32,
+    /// Its frame in each input; null where that capture never saw it.
+    pub frames: [Option<u64>; 2],
+}
+
 /// A packet that passed one capture point and never reached the other.
 #[derive(Debug, Clone, Serialize)]
 pub struct LostPacket {

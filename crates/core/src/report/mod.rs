@@ -182,6 +182,10 @@ pub struct FlowReport {
     /// `compare`: lost packets beyond those listed.
     #[serde(skip_serializing_if = "is_zero")]
     pub lost_not_listed: u64,
+    /// `compare`: the packets around each reset as both points saw them (at most 4 before
+    /// and after each RST, 40 in all), for the two-point drawing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen_packets: Vec<comparison::TwoPointPacket>,
 }
 
 fn is_zero(n: &u64) -> bool {

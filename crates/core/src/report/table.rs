@@ -100,7 +100,8 @@ pub fn write_table(
     write_wrapped(&summary_paragraph(report), "", usize::from(width), out)?;
     if let Some(text) = super::comparison::comparison_paragraph(report) {
         writeln!(out)?;
-        write_wrapped(&text, "", usize::from(width), out)?;
+        let legend = " In the RST column, a reset's frame in each capture (first/second; - where that capture did not see it).";
+        write_wrapped(&(text + legend), "", usize::from(width), out)?;
     }
     Ok(())
 }

@@ -68,6 +68,7 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
         path_changes: None,
         lost: Vec::new(),
         lost_not_listed: 0,
+        seen_packets: Vec::new(),
     }
 }
 

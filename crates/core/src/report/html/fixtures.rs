@@ -146,6 +146,7 @@ pub(super) fn flow(id: u64, resets: Vec<ResetReport>) -> FlowReport {
         path_changes: None,
         lost: Vec::new(),
         lost_not_listed: 0,
+        seen_packets: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use super::escape;
 use super::format::verdict_colour;
-use crate::report::comparison::short_names;
+use crate::report::comparison::{TwoPointPacket, short_names};
 use crate::report::{FlowReport, Report};
 
 const WIDTH: f64 = 900.0;
@@ -31,7 +31,7 @@ pub(super) fn write_vantage(
     let Some(comparison) = &report.comparison else {
         return Ok(());
     };
-    if flow.resets.is_empty() && flow.lost.is_empty() {
+    if flow.resets.is_empty() && flow.lost.is_empty() && flow.seen_packets.is_empty() {
         return Ok(());
     }
     let path = |index: usize| {
@@ -49,7 +49,13 @@ pub(super) fn write_vantage(
         [NEAR_CLIENT_X, NEAR_SERVER_X]
     };
     let lost: Vec<_> = flow.lost.iter().take(LOST_DRAWN).collect();
-    let rows = flow.resets.len() + lost.len();
+    // Every packet around the resets when the comparison listed them; else the resets and
+    // the lost packets alone.
+    let rows = if flow.seen_packets.is_empty() {
+        flow.resets.len() + lost.len()
+    } else {
+        flow.seen_packets.len()
+    };
     let height = TOP + ROW * rows as f64 + 20.0;
     writeln!(
         out,
@@ -86,6 +92,13 @@ pub(super) fn write_vantage(
         (NEAR_CLIENT_X + NEAR_SERVER_X) / 2.0
     )?;
     let mut y = TOP;
+    if !flow.seen_packets.is_empty() {
+        for row in &flow.seen_packets {
+            write_row(out, flow, row, point_x, &names, y)?;
+            y += ROW;
+        }
+        return finish(out);
+    }
     for reset in &flow.resets {
         let (from_x, to_x) = if reset.from == "client" {
             (CLIENT_X, SERVER_X)
@@ -183,12 +196,107 @@ pub(super) fn write_vantage(
         )?;
         y += ROW;
     }
+    finish(out)
+}
+
+fn finish(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</svg>")?;
     writeln!(
         out,
-        "<figcaption>The two capture points between the ends: a dot where a point saw the packet; \
-         a reset drawn from a ring between the points never left its claimed sender; a cross marks \
-         a packet lost between the points.</figcaption>\n</figure>"
+        "<figcaption>The two capture points between the ends, time running downward: a dot where \
+         a point saw the packet, its frame at each point in brackets; a packet drawn from a ring \
+         between the points never passed the point nearer its sender (a reset its claimed sender \
+         never sent); a cross marks a packet lost between the points.</figcaption>\n</figure>"
+    )
+}
+
+/// One packet as the two points saw it: from the sender's line (or from between the points,
+/// when the point nearer the sender did not see it) to the receiver's (or to between the
+/// points, with a cross, when the point nearer the receiver did not).
+fn write_row(
+    out: &mut dyn Write,
+    flow: &FlowReport,
+    row: &TwoPointPacket,
+    point_x: [f64; 2],
+    names: &[String; 2],
+    y: f64,
+) -> io::Result<()> {
+    let from_client = row.from == "client";
+    let (sender_x, receiver_x) = if from_client {
+        (CLIENT_X, SERVER_X)
+    } else {
+        (SERVER_X, CLIENT_X)
+    };
+    // The points in the order the packet meets them.
+    let mut points = [0usize, 1usize];
+    points.sort_by(|&p, &q| {
+        let (dp, dq) = ((point_x[p] - sender_x).abs(), (point_x[q] - sender_x).abs());
+        dp.total_cmp(&dq)
+    });
+    let [first, second] = points;
+    let middle = (point_x[0] + point_x[1]) / 2.0;
+    let start = if row.frames[first].is_some() {
+        sender_x
+    } else {
+        middle
+    };
+    let end = if row.frames[second].is_some() {
+        receiver_x
+    } else {
+        middle
+    };
+    let reset = flow.resets.iter().find(|reset| {
+        reset
+            .seen
+            .iter()
+            .any(|s| row.frames.get(s.input).copied().flatten() == Some(s.frame))
+    });
+    let colour = reset.map_or("#555", |reset| verdict_colour(reset.verdict));
+    if (start - end).abs() > 1.0 {
+        arrow(out, start, end, y, colour)?;
+    }
+    if row.frames[first].is_none() {
+        writeln!(
+            out,
+            "<circle cx=\"{start}\" cy=\"{y}\" r=\"5\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+        )?;
+    }
+    if row.frames[second].is_none() && row.frames[first].is_some() {
+        writeln!(
+            out,
+            "<text x=\"{end}\" y=\"{}\" text-anchor=\"middle\" fill=\"#c62828\" font-size=\"16\">✕</text>",
+            y + 5.0
+        )?;
+    }
+    for (input, frame) in row.frames.iter().enumerate() {
+        if let Some(frame) = frame {
+            writeln!(
+                out,
+                "<circle class=\"seen\" cx=\"{}\" cy=\"{y}\" r=\"4\" fill=\"{colour}\"><title>{} frame {frame}</title></circle>",
+                point_x[input],
+                escape(&names[input])
+            )?;
+        }
+    }
+    let frames: Vec<String> = row
+        .frames
+        .iter()
+        .map(|frame| frame.map_or("-".to_string(), |f| format!("#{f}")))
+        .collect();
+    let mut label = format!("{} seq {}", row.flags, row.seq);
+    if row.len > 0 {
+        label.push_str(&format!(" len {}", row.len));
+    }
+    label.push_str(&format!("  [{}]", frames.join(" / ")));
+    if let Some(reset) = reset {
+        label.push_str(&format!(": {} {:.2}", reset.verdict, reset.confidence));
+    }
+    writeln!(
+        out,
+        "<text class=\"row-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\" paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"4\">{}</text>",
+        (CLIENT_X + SERVER_X) / 2.0,
+        y - 9.0,
+        escape(&label)
     )
 }
 

@@ -145,13 +145,26 @@ pub(super) fn rst_cell(reset: &ResetReport, wide: bool) -> String {
     } else {
         ""
     };
+    // From `compare`: the frame in each capture, `-` where it was not seen.
+    let frame = if reset.seen.is_empty() {
+        format!("#{}", reset.frame)
+    } else {
+        let at = |input: usize| {
+            reset
+                .seen
+                .iter()
+                .find(|s| s.input == input)
+                .map_or("-".to_string(), |s| format!("#{}", s.frame))
+        };
+        format!("{}/{}", at(0), at(1))
+    };
     if wide {
         format!(
-            "{follow}#{} {} {} ttl {}",
-            reset.frame, reset.from, reset.flags, reset.ttl
+            "{follow}{frame} {} {} ttl {}",
+            reset.from, reset.flags, reset.ttl
         )
     } else {
-        format!("{follow}#{} {}", reset.frame, reset.from)
+        format!("{follow}{frame} {}", reset.from)
     }
 }
 
