@@ -23,6 +23,9 @@ pub(super) enum Coverage {
     /// another host with its address (a failover), which two points cannot tell from a
     /// device between them.
     NearOffPath,
+    /// The nearer capture had more packets than the comparison keeps: not finding the RST
+    /// among the kept ones proves nothing.
+    NearBeyondBounds,
 }
 
 /// What a judgement needs to say where things were seen, in words.
@@ -93,6 +96,13 @@ pub(super) fn judge(reset: &mut ResetReport, sighted: &Sighted<'_>) {
                 sighted.names[near]
             );
             one_capture(reset, "near_capture_off_path", &why);
+        }
+        (Coverage::NearBeyondBounds, Some(near)) => {
+            let why = format!(
+                "{} holds more packets than the comparison matches, and this RST may be among those it did not",
+                sighted.names[near]
+            );
+            one_capture(reset, "near_capture_incomplete", &why);
         }
         _ => one_capture(
             reset,

@@ -233,6 +233,10 @@ pub(super) fn coverage_of(
     if seen_at(near) {
         return Coverage::SeenNearSender;
     }
+    if !world.kept_all[near] {
+        // Its packets past the bounds were not matched: this RST may be among them.
+        return Coverage::NearBeyondBounds;
+    }
     let passed = Timestamp(ts.0 - transit_ns as i64);
     if !world.capturing(near, passed) {
         return Coverage::NotCovered;

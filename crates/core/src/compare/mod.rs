@@ -156,6 +156,7 @@ pub fn compare(
         spans,
         nearer_clients,
         last_seen: [&captures[0].last_seen, &captures[1].last_seen],
+        kept_all: [captures[0].not_kept == 0, captures[1].not_kept == 0],
     };
     let mut a_matched = vec![None; captures[0].reports.len()];
     let mut b_matched = vec![false; captures[1].reports.len()];
@@ -266,6 +267,8 @@ struct World<'a> {
     nearer_clients: Option<usize>,
     /// Per input, the last time each address was seen there (that input's clock).
     last_seen: [&'a HashMap<IpAddr, Timestamp>; 2],
+    /// Per input, true when every packet was kept for matching (none past the bounds).
+    kept_all: [bool; 2],
 }
 
 impl World<'_> {
