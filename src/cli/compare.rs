@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::view_args::{NarrowArgs, ViewArgs, table_style};
-use super::{AnonymizeArgs, FlowArgs, Format, Outcome, Output, command_line};
+use super::stream::FlowStream;
+use super::view_args::{NarrowArgs, ViewArgs};
+use super::{
+    AnonymizeArgs, FlowArgs, Format, Look, Outcome, Output, command_line, export_input_names,
+    write_report,
+};
 use rstscope_core::evidence::{ExportOptions, FlowSelection, export_pcap};
-use rstscope_core::report::view::display_path;
-use rstscope_core::report::{ReportBuilder, Retain, html, jira, json, markdown, table};
+use rstscope_core::report::{ReportBuilder, Retain};
 use rstscope_core::source::FileSource;
 use rstscope_core::{AnalyzeOptions, check_inputs};
 
@@ -82,7 +85,7 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
     };
     let builder = ReportBuilder::new(retain)
         .listing_at_most(listed)
-        .made_by(command, anonymize.is_some())
+        .made_by(command.clone(), anonymize.is_some())
         .narrowed_to(args.narrow.narrowing(anonymize));
     let mut selection = args.export_pcap.as_ref().map(|_| FlowSelection::new(&[]));
     let report = rstscope_core::compare(
@@ -97,38 +100,26 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         .iter()
         .flat_map(|flow| flow.resets.iter().map(|reset| reset.at_ns))
         .min();
-    let written = match args.format {
-        Format::Table => table::write_table(&report, table_style(terminal), &view, &mut out.writer),
-        Format::Json => json::write_report(&report, &mut out.writer),
-        Format::Jsonl => report
-            .flows
-            .iter()
-            .try_for_each(|flow| json::write_flow_line(flow, &mut out.writer))
-            .and_then(|()| json::write_summary_line(&report, &mut out.writer)),
-        Format::Markdown => markdown::write_markdown(&report, &view, &mut out.writer),
-        Format::Jira => jira::write_jira(&report, &view, &mut out.writer),
-        Format::Html => html::write_html(&report, &view, &mut out.writer),
-    };
-    written
-        .and_then(|()| out.writer.flush())
+    // The flows are known only now: the JSON formats get them all at once.
+    let mut stream = FlowStream::start(args.format, &command, anonymize.is_some(), &mut out.writer)
         .map_err(|err| out.failed(err))?;
+    for flow in &report.flows {
+        stream
+            .flow(flow, &mut out.writer)
+            .map_err(|err| out.failed(err))?;
+    }
+    write_report(
+        args.format,
+        &report,
+        stream,
+        Look { terminal, view },
+        &mut out,
+    )?;
     if let (Some(path), Some(selection)) = (&args.export_pcap, selection) {
-        let input_names = args
-            .files
-            .iter()
-            .enumerate()
-            .map(|(index, path)| {
-                let path = path.display().to_string();
-                match anonymize {
-                    Some(_) => rstscope_core::anonymization::input_name(index, &path),
-                    None => display_path(&path),
-                }
-            })
-            .collect();
         let export = ExportOptions {
             anonymize,
             blank_payloads: false,
-            input_names,
+            input_names: export_input_names(&args.files, anonymize),
         };
         let exported = export_pcap(&args.files, &selection.with_context(), &export, path)?;
         let _ = writeln!(

@@ -15,7 +15,9 @@ use rstscope_core::Span;
 use rstscope_core::anonymization::{self, AnonymizeKey, Anonymizer};
 use rstscope_core::evidence::{ExportOptions, FlowSelection, export_pcap};
 use rstscope_core::report::view::View;
-use rstscope_core::report::{ReportBuilder, Retain, flow_report, html, jira, markdown, table};
+use rstscope_core::report::{
+    Report, ReportBuilder, Retain, flow_report, html, jira, markdown, table,
+};
 use rstscope_core::source::FileSource;
 use rstscope_core::{AnalyzeOptions, AnalyzedFlow, RunStats, analyze_with_progress, check_inputs};
 use stream::FlowStream;
@@ -236,23 +238,10 @@ fn write_export(
                 .join(", ")
         );
     }
-    let anonymized = config.options.anonymize.is_some();
     let options = ExportOptions {
         anonymize: config.options.anonymize,
         blank_payloads: !config.export_ids.is_empty() && !config.keep_payload,
-        input_names: config
-            .files
-            .iter()
-            .enumerate()
-            .map(|(index, path)| {
-                let path = path.display().to_string();
-                if anonymized {
-                    rstscope_core::anonymization::input_name(index, &path)
-                } else {
-                    rstscope_core::report::view::display_path(&path)
-                }
-            })
-            .collect(),
+        input_names: export_input_names(&config.files, config.options.anonymize),
     };
     let exported = export_pcap(&config.files, &selection, &options, path)?;
     let _ = writeln!(

@@ -96,22 +96,55 @@ pub(super) fn finish_output(
         .filter_map(|input| input.first_ts)
         .map(|ts| ts.0)
         .min();
-    let written = match format {
-        Format::Table => {
-            table::write_table(&report, table_style(look.terminal), &view, &mut out.writer)
-        }
-        Format::Json | Format::Jsonl => stream.finish(&report, &mut out.writer),
-        Format::Markdown => markdown::write_markdown(&report, &view, &mut out.writer),
-        Format::Jira => jira::write_jira(&report, &view, &mut out.writer),
-        Format::Html => html::write_html(&report, &view, &mut out.writer),
-    };
-    written
-        .and_then(|()| out.writer.flush())
-        .map_err(|err| out.failed(err))?;
+    write_report(format, &report, stream, Look { view, ..look }, out)?;
     Ok(Outcome {
         complete: stats.inputs.iter().all(|input| input.broken.is_none()),
         warnings: report.warnings,
     })
+}
+
+/// Writes `report` in `format`; for the JSON formats `stream` (which holds the flows already
+/// written) finishes the document.
+pub(super) fn write_report(
+    format: Format,
+    report: &Report,
+    stream: FlowStream,
+    look: Look,
+    out: &mut Output,
+) -> anyhow::Result<()> {
+    let view = &look.view;
+    let written = match format {
+        Format::Table => {
+            table::write_table(report, table_style(look.terminal), view, &mut out.writer)
+        }
+        Format::Json | Format::Jsonl => stream.finish(report, &mut out.writer),
+        Format::Markdown => markdown::write_markdown(report, view, &mut out.writer),
+        Format::Jira => jira::write_jira(report, view, &mut out.writer),
+        Format::Html => html::write_html(report, view, &mut out.writer),
+    };
+    written
+        .and_then(|()| out.writer.flush())
+        .map_err(|err| out.failed(err))
+}
+
+/// The inputs as an export's comments name them: as the report does (`input1.pcap`, ... when
+/// anonymising).
+pub(super) fn export_input_names(
+    files: &[PathBuf],
+    anonymize: Option<AnonymizeKey>,
+) -> Vec<String> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let path = path.display().to_string();
+            if anonymize.is_some() {
+                rstscope_core::anonymization::input_name(index, &path)
+            } else {
+                rstscope_core::report::view::display_path(&path)
+            }
+        })
+        .collect()
 }
 
 /// Where the output goes, and its name for error messages.

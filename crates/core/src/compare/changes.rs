@@ -107,47 +107,33 @@ pub(super) fn lost_packets(
     b: &FlowPackets,
     world: &World<'_>,
 ) -> (Vec<LostPacket>, u64) {
-    let matched_a: HashSet<usize> = pair.packets.pairs.iter().map(|p| p.0).collect();
-    let matched_b: HashSet<usize> = pair.packets.pairs.iter().map(|p| p.1).collect();
     let mut lost: Vec<(Timestamp, LostPacket)> = Vec::new();
     let transit = pair.transit_ns as i64;
-    for (input, flow, matched) in [(0usize, a, &matched_a), (1, b, &matched_b)] {
-        for (index, (p, from_client)) in flow.packets.iter().enumerate() {
-            if matched.contains(&index) {
-                continue;
-            }
-            // The side as the first capture names it.
-            let from_client = if input == 1 && pair.flow.flipped {
-                !from_client
-            } else {
-                *from_client
-            };
-            let side = usize::from(!from_client);
-            if pair.near[side] != Some(input) {
-                continue;
-            }
-            let ts = if input == 0 {
-                p.ts
-            } else {
-                world.clock.on_first(p.ts)
-            };
-            let arrives = Timestamp(ts.0 + transit);
-            if !world.capturing(1 - input, ts) || !world.capturing(1 - input, arrives) {
-                continue;
-            }
-            lost.push((
-                ts,
-                LostPacket {
-                    input,
-                    frame: p.frame,
-                    ts: format_ts(ts),
-                    from: side_name(side),
-                    flags: p.flags.to_string(),
-                    seq: p.seq,
-                    len: p.len,
-                },
-            ));
+    for (input, p, side) in pair.unmatched(a, b) {
+        if pair.near[side] != Some(input) {
+            continue;
         }
+        let ts = if input == 0 {
+            p.ts
+        } else {
+            world.clock.on_first(p.ts)
+        };
+        let arrives = Timestamp(ts.0 + transit);
+        if !world.capturing(1 - input, ts) || !world.capturing(1 - input, arrives) {
+            continue;
+        }
+        lost.push((
+            ts,
+            LostPacket {
+                input,
+                frame: p.frame,
+                ts: format_ts(ts),
+                from: side_name(side),
+                flags: p.flags.to_string(),
+                seq: p.seq,
+                len: p.len,
+            },
+        ));
     }
     lost.sort_by_key(|(ts, _)| *ts);
     let not_listed = lost.len().saturating_sub(LOST_LISTED) as u64;

@@ -89,7 +89,6 @@ pub(super) fn merge_pair(
         .collect();
     let missed = missed_near_sender(pair, a, b);
     for reset in &mut report.resets {
-        let side = usize::from(reset.from != "client");
         let b_index = a_to_b.get(&reset.frame).copied();
         let mut seen = vec![Sighting {
             input: 0,
@@ -109,23 +108,7 @@ pub(super) fn merge_pair(
             frames[1] = Some(pb.frame);
         }
         reset.seen = seen;
-        let near = pair.near[side].or_else(|| world.near_by_majority(side));
-        let seen_at = |input: usize| frames[input].is_some();
-        let ts = Timestamp(reset.at_ns);
-        let sender_ip = near.map(|n| address_at(pair, a, b, side, n));
-        let mut coverage = coverage_of(near, seen_at, ts, pair.transit_ns, sender_ip, world);
-        if coverage == Coverage::MissedNearSender && missed[side] > 0 {
-            coverage = Coverage::NearMissedPackets(missed[side]);
-        }
-        judge(
-            reset,
-            &Sighted {
-                coverage,
-                near_input: near,
-                names: world.names,
-                frames,
-            },
-        );
+        judge_in_pair(reset, frames, pair, [a, b], missed, world);
     }
     if let Some(b_report) = b_report {
         for mut reset in b_report.resets {
@@ -148,7 +131,6 @@ pub(super) fn merge_pair(
                     "client"
                 };
             }
-            let side = usize::from(reset.from != "client");
             reset.seen = vec![Sighting {
                 input: 1,
                 frame: reset.frame,
@@ -156,28 +138,7 @@ pub(super) fn merge_pair(
                 ttl: reset.ttl,
             }];
             let frames = [None, Some(reset.frame)];
-            let near = pair.near[side].or_else(|| world.near_by_majority(side));
-            let sender_ip = near.map(|n| address_at(pair, a, b, side, n));
-            let mut coverage = coverage_of(
-                near,
-                |input| input == 1,
-                Timestamp(reset.at_ns),
-                pair.transit_ns,
-                sender_ip,
-                world,
-            );
-            if coverage == Coverage::MissedNearSender && missed[side] > 0 {
-                coverage = Coverage::NearMissedPackets(missed[side]);
-            }
-            judge(
-                &mut reset,
-                &Sighted {
-                    coverage,
-                    near_input: near,
-                    names: world.names,
-                    frames,
-                },
-            );
+            judge_in_pair(&mut reset, frames, pair, [a, b], missed, world);
             report.resets.push(reset);
         }
         report.resets.sort_by_key(|reset| reset.at_ns);
@@ -189,29 +150,47 @@ pub(super) fn merge_pair(
     report.seen_packets = two_point_rows(pair, a, b, &world.clock);
 }
 
+/// Judges a reset of a matched flow seen at the inputs `frames` says: where its claimed
+/// sender's packets pass first, whether that point saw it, and whether its silence proves
+/// anything.
+fn judge_in_pair(
+    reset: &mut ResetReport,
+    frames: [Option<u64>; 2],
+    pair: &Pair,
+    [a, b]: [&FlowPackets; 2],
+    missed: [u32; 2],
+    world: &World<'_>,
+) {
+    let side = usize::from(reset.from != "client");
+    let near = pair.near[side].or_else(|| world.near_by_majority(side));
+    let seen_at = |input: usize| frames[input].is_some();
+    let ts = Timestamp(reset.at_ns);
+    let sender_ip = near.map(|n| address_at(pair, a, b, side, n));
+    let mut coverage = coverage_of(near, seen_at, ts, pair.transit_ns, sender_ip, world);
+    if coverage == Coverage::MissedNearSender && missed[side] > 0 {
+        coverage = Coverage::NearMissedPackets(missed[side]);
+    }
+    judge(
+        reset,
+        &Sighted {
+            coverage,
+            near_input: near,
+            names: world.names,
+            frames,
+        },
+    );
+}
+
 /// Per sender (client, server): its ordinary packets that the far point saw and the near
 /// point did not. A packet cannot reach the far point without passing the near one, so any
 /// such packet means the near capture missed some (drops, a filter): its silence about a RST
 /// then proves nothing.
 pub(super) fn missed_near_sender(pair: &Pair, a: &FlowPackets, b: &FlowPackets) -> [u32; 2] {
-    let matched_a: HashSet<usize> = pair.packets.pairs.iter().map(|p| p.0).collect();
-    let matched_b: HashSet<usize> = pair.packets.pairs.iter().map(|p| p.1).collect();
     let mut missed = [0u32; 2];
-    for (input, flow, matched) in [(0usize, a, &matched_a), (1, b, &matched_b)] {
-        for (index, (p, from_client)) in flow.packets.iter().enumerate() {
-            if matched.contains(&index) || p.flags.rst() {
-                continue;
-            }
-            let from_client = if input == 1 && pair.flow.flipped {
-                !from_client
-            } else {
-                *from_client
-            };
-            let side = usize::from(!from_client);
-            // Seen at `input`, the far point for this sender.
-            if pair.near[side] == Some(1 - input) {
-                missed[side] += 1;
-            }
+    for (input, p, side) in pair.unmatched(a, b) {
+        // Seen at `input`, the far point for this sender.
+        if !p.flags.rst() && pair.near[side] == Some(1 - input) {
+            missed[side] += 1;
         }
     }
     missed

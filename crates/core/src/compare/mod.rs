@@ -179,7 +179,7 @@ pub fn compare(
                 note_nat(&report, &mut nat);
             }
             None => {
-                let covered = covers(&covered_servers[1], &captures[0].packets[ai]);
+                let covered = covers(&covered_servers[0], &captures[0].packets[ai]);
                 for reset in &mut report.resets {
                     judge_alone(reset, 0, covered, &world);
                 }
@@ -195,7 +195,7 @@ pub fn compare(
         let (first, last) = captures[1].spans[bi];
         report.first_ts = format_ts(world.clock.on_first(first));
         report.last_ts = format_ts(world.clock.on_first(last));
-        let covered = covers(&covered_servers[0], &captures[1].packets[bi]);
+        let covered = covers(&covered_servers[1], &captures[1].packets[bi]);
         for reset in &mut report.resets {
             to_first_clock(reset, &world.clock);
             judge_alone(reset, 1, covered, &world);
@@ -305,10 +305,7 @@ fn covered_servers(pairs: &[Pair], captures: &[Capture; 2]) -> [HashSet<IpAddr>;
         out[0].insert(captures[0].packets[pair.flow.a].server.ip());
         out[1].insert(captures[1].packets[pair.flow.b].server.ip());
     }
-    // Index 1 of the result is for judging a flow of input 0 (is it on a path input 1
-    // watches?), and the other way round.
-    let [first, second] = out;
-    [second, first]
+    out
 }
 
 /// True when the other capture watched the path of `flow` (its server host was seen there

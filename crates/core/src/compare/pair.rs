@@ -14,6 +14,30 @@ pub(super) struct Pair {
     pub(super) transit_ns: f64,
 }
 
+impl Pair {
+    /// The packets only one point saw: (the input that saw it, the packet, its sender's side
+    /// as the first input names it: 0 client, 1 server).
+    pub(super) fn unmatched<'p>(
+        &self,
+        a: &'p FlowPackets,
+        b: &'p FlowPackets,
+    ) -> Vec<(usize, &'p Pkt, usize)> {
+        let matched_a: HashSet<usize> = self.packets.pairs.iter().map(|p| p.0).collect();
+        let matched_b: HashSet<usize> = self.packets.pairs.iter().map(|p| p.1).collect();
+        let mut out = Vec::new();
+        for (input, flow, matched) in [(0usize, a, &matched_a), (1, b, &matched_b)] {
+            for (index, (p, from_client)) in flow.packets.iter().enumerate() {
+                if matched.contains(&index) {
+                    continue;
+                }
+                let from_client = *from_client != (input == 1 && self.flow.flipped);
+                out.push((input, p, usize::from(!from_client)));
+            }
+        }
+        out
+    }
+}
+
 /// A flow pair's packets matched, and which point each side's packets pass first.
 pub(super) fn pair_of(flow: FlowMatch, a: &FlowPackets, b: &FlowPackets) -> Pair {
     let packets = match_packets(a, b, flow.flipped);

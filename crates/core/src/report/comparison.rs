@@ -124,13 +124,7 @@ pub struct LostPacket {
 /// nearer the clients, and the address translations. None for a one-capture report.
 pub fn comparison_paragraph(report: &super::Report) -> Option<String> {
     let comparison = report.comparison.as_ref()?;
-    let path = |index: usize| {
-        report
-            .inputs
-            .get(index)
-            .map_or("", |input| input.path.as_str())
-    };
-    let names = short_names([path(0), path(1)]);
+    let names = input_names(report);
     let name = |index: usize| names.get(index).cloned().unwrap_or_default();
     let (first, second) = (name(0), name(1));
     let mut text = format!(
@@ -235,6 +229,17 @@ pub fn path_in_words(flow: &super::FlowReport, second: &str) -> Option<String> {
             .map(|_| "Between the capture points: nothing changed, nothing was lost.".to_string());
     }
     Some(format!("Between the capture points: {}.", parts.join("; ")))
+}
+
+/// The report's two inputs as a comparison's sentences name them (see `short_names`).
+pub fn input_names(report: &super::Report) -> [String; 2] {
+    let path = |index: usize| {
+        report
+            .inputs
+            .get(index)
+            .map_or("", |input| input.path.as_str())
+    };
+    short_names([path(0), path(1)])
 }
 
 /// The inputs as explanations name them: their file names, or the whole paths when those are

@@ -153,13 +153,7 @@ fn write_flow(
         id = flow.id,
     )?;
     write_flow_facts(flow, view, out)?;
-    let path = |index: usize| {
-        report
-            .inputs
-            .get(index)
-            .map_or("", |input| input.path.as_str())
-    };
-    let [_, second] = crate::report::comparison::short_names([path(0), path(1)]);
+    let [_, second] = crate::report::comparison::input_names(report);
     if let Some(text) = crate::report::comparison::path_in_words(flow, &second) {
         writeln!(out, "<p class=\"path-changes\">{}</p>", escape(&text))?;
     }

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use super::escape;
 use super::format::verdict_colour;
-use crate::report::comparison::{TwoPointPacket, short_names};
+use crate::report::comparison::{TwoPointPacket, input_names};
 use crate::report::{FlowReport, Report};
 
 const WIDTH: f64 = 900.0;
@@ -34,13 +34,7 @@ pub(super) fn write_vantage(
     if flow.resets.is_empty() && flow.lost.is_empty() && flow.seen_packets.is_empty() {
         return Ok(());
     }
-    let path = |index: usize| {
-        report
-            .inputs
-            .get(index)
-            .map_or("", |input| input.path.as_str())
-    };
-    let names = short_names([path(0), path(1)]);
+    let names = input_names(report);
     // Where each input's line stands: the first input nearer the clients unless the
     // comparison found otherwise.
     let point_x = if comparison.nearer_clients == Some(1) {

@@ -118,7 +118,10 @@ pub(super) fn write_flow(
         }
     )?;
     writeln!(out)?;
-    if let Some(text) = crate::report::comparison::path_in_words(flow, &second_name(report)) {
+    if let Some(text) = crate::report::comparison::path_in_words(
+        flow,
+        &crate::report::comparison::input_names(report)[1],
+    ) {
         writeln!(out, "{}", m.escape(&text))?;
         writeln!(out)?;
     }
@@ -137,18 +140,6 @@ pub(super) fn write_flow(
         writeln!(out)?;
     }
     Ok(())
-}
-
-/// The second input as a comparison's sentences name it.
-fn second_name(report: &Report) -> String {
-    let path = |index: usize| {
-        report
-            .inputs
-            .get(index)
-            .map_or("", |input| input.path.as_str())
-    };
-    let [_, second] = crate::report::comparison::short_names([path(0), path(1)]);
-    second
 }
 
 /// One reset: verdict, what it was, explanation and advice, then (folded) the packets around
