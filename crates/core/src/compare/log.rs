@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::anonymize::{AnonymizeKey, Anonymizer};
 use crate::capture::{CaptureError, FileSource};
 use crate::decode::Segment;
+use crate::flow::address_pair;
 use crate::reading::{Content, Read, Reader};
 use crate::tcp::Flags;
 use crate::time::Timestamp;
@@ -42,10 +43,6 @@ pub(super) struct Pkt {
 
 /// A connection's two ends, the lower first, so both directions find the same entry.
 pub(super) type Ends = (SocketAddr, SocketAddr);
-
-pub(super) fn ends_of(a: SocketAddr, b: SocketAddr) -> Ends {
-    if a <= b { (a, b) } else { (b, a) }
-}
 
 /// One capture's packets by connection.
 #[derive(Default)]
@@ -90,7 +87,7 @@ impl PacketLog {
             let last = self.last_seen.entry(ip).or_insert(ts);
             *last = (*last).max(ts);
         }
-        let ends = ends_of(segment.src, segment.dst);
+        let ends = address_pair(segment.src, segment.dst);
         if self.kept >= IN_ALL {
             self.not_kept += 1;
             return;
@@ -129,7 +126,7 @@ impl PacketLog {
         let mut by_ends: HashMap<Ends, Vec<usize>> = HashMap::new();
         for (index, (client, server, _, _)) in flows.iter().enumerate() {
             by_ends
-                .entry(ends_of(*client, *server))
+                .entry(address_pair(*client, *server))
                 .or_default()
                 .push(index);
         }

@@ -66,7 +66,6 @@ fn read_capture(
     mut selection: Option<&mut FlowSelection>,
 ) -> Result<Capture, CaptureError> {
     let mut reports = Vec::new();
-    let mut spans = Vec::new();
     let mut flows = Vec::new();
     let stats = analyze(&[path.to_path_buf()], options, &mut |analyzed| {
         if let Some(selection) = selection.as_deref_mut() {
@@ -74,12 +73,15 @@ fn read_capture(
         }
         let flow = &analyzed.flow;
         flows.push((flow.client(), flow.server(), flow.first_ts, flow.last_ts));
-        spans.push((flow.first_ts, flow.last_ts));
         reports.push(flow_report(&analyzed));
     })?;
     let mut log = PacketLog::read(path, options.anonymize.as_ref())?;
     let (span_of_log, not_kept) = (log.first_ts.zip(log.last_ts), log.not_kept);
     let last_seen = std::mem::take(&mut log.last_seen);
+    let spans = flows
+        .iter()
+        .map(|&(_, _, first, last)| (first, last))
+        .collect();
     let packets = log
         .into_flows(&flows)
         .into_iter()

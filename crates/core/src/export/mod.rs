@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::analyzer::AnalyzedFlow;
 use crate::anonymize::{AnonymizeKey, Anonymizer, rewrite};
 use crate::capture::{CaptureError, FileSource, Source};
+use crate::flow::address_pair;
 use crate::reading::{Content, Read, Reader};
 use crate::savefile::{Precision, SaveFile};
 use crate::time::Timestamp;
@@ -117,7 +118,7 @@ impl FlowSelection {
             self.ids.contains(&flow.id)
         };
         let span = (
-            pair(flow.client(), flow.server()),
+            address_pair(flow.client(), flow.server()),
             Kept {
                 from: flow.first_ts,
                 to: flow.last_ts,
@@ -207,7 +208,7 @@ impl FlowSelection {
 
     /// The flow a segment belongs to when it is one to export.
     fn holding(&self, src: SocketAddr, dst: SocketAddr, ts: Timestamp) -> Option<Kept> {
-        self.spans.get(&pair(src, dst)).and_then(|spans| {
+        self.spans.get(&address_pair(src, dst)).and_then(|spans| {
             spans
                 .iter()
                 .find(|k| k.from <= ts && ts <= k.to)
@@ -215,10 +216,6 @@ impl FlowSelection {
                 .copied()
         })
     }
-}
-
-fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
-    if a <= b { (a, b) } else { (b, a) }
 }
 
 /// How to write an export.

@@ -2,6 +2,11 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
+/// A connection's two addresses, the lower first, so both directions of it give the same key.
+pub(crate) fn address_pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
 /// A flow's two addresses in 38 bytes (two `SocketAddr`s take 64): IPv4 addresses are kept
 /// IPv4-mapped. Decoded segments carry no IPv6 flow label or scope, so nothing is lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

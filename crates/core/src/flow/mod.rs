@@ -31,6 +31,7 @@ use crate::decode::Segment;
 use crate::time::{MaybeTime, Span, Timestamp};
 use copies::InterfaceCopies;
 use ends::Ends;
+pub(crate) use ends::address_pair;
 use history::History;
 use recent::RecentSegments;
 
