@@ -86,6 +86,7 @@ pub fn segment(step: Step) -> Segment {
             ttl: step.ttl,
             ip_id: step.ip_id,
             df: step.df,
+            flow_label: 0,
         },
         options: TcpOptions::default(),
         checksum: Checksum::Valid,

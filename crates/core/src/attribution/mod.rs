@@ -19,6 +19,7 @@ mod devices;
 mod hosts;
 mod ip_id;
 mod kind;
+mod label;
 mod link;
 mod model;
 mod race;
@@ -151,6 +152,7 @@ pub enum Signal {
     IpIdJump,
     IpIdZero,
     DfMismatch,
+    FlowLabelMissing,
     DataAfterReset,
     TrafficAfterReset,
     ResetBurst,
@@ -183,6 +185,7 @@ impl fmt::Display for Signal {
             Signal::IpIdJump => "ip_id_jump",
             Signal::IpIdZero => "ip_id_zero",
             Signal::DfMismatch => "df_mismatch",
+            Signal::FlowLabelMissing => "flow_label_missing",
             Signal::DataAfterReset => "data_after_reset",
             Signal::TrafficAfterReset => "traffic_after_reset",
             Signal::ResetBurst => "reset_burst",
@@ -317,6 +320,7 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
         timing::clue(&ctx),
         ip_id::clue(&ctx),
         ip_id::dont_fragment(&ctx),
+        label::clue(&ctx),
         race::clue(&ctx),
         race::burst(&ctx),
         race::sequence(&ctx),

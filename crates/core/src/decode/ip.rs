@@ -133,6 +133,7 @@ fn ip_facts(ip: &LaxIpSlice<'_>) -> (IpFacts, bool) {
                 ttl: header.ttl(),
                 ip_id: Some(header.identification()),
                 df: header.dont_fragment(),
+                flow_label: 0,
             };
             (facts, ipv4_header_ok(header.slice()))
         }
@@ -141,6 +142,7 @@ fn ip_facts(ip: &LaxIpSlice<'_>) -> (IpFacts, bool) {
                 ttl: v6.header().hop_limit(),
                 ip_id: None,
                 df: false,
+                flow_label: v6.header().flow_label().value(),
             };
             (facts, true)
         }

@@ -80,6 +80,8 @@ pub struct IpFacts {
     pub ip_id: Option<u16>,
     /// IPv4 don't-fragment bit; false for IPv6.
     pub df: bool,
+    /// The IPv6 flow label (RFC 6437); 0 for IPv4 and for an unlabelled IPv6 packet.
+    pub flow_label: u32,
 }
 
 /// The TCP options attribution cares about; absent when the snap length cut them off.

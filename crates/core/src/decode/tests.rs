@@ -200,6 +200,17 @@ fn ipv6_hop_limit_and_no_ip_id() {
     ));
     assert_eq!(seg.ip.ttl, 47);
     assert_eq!(seg.ip.ip_id, None);
+    assert_eq!(seg.ip.flow_label, 0);
+    // The 20-bit flow label sits after the version and traffic class (RFC 8200 §3).
+    packet[1] |= 0x0a;
+    packet[2] = 0xbc;
+    packet[3] = 0xde;
+    let labelled = segment(decode(
+        LinkType::Ethernet,
+        &with_ethernet(0x86dd, &packet),
+        Captured::Whole,
+    ));
+    assert_eq!(labelled.ip.flow_label, 0xabcde);
     assert!(seg.flags.rst());
     assert_eq!(seg.ack, None);
 }

@@ -51,6 +51,8 @@ pub struct Reset {
     pub dst: SocketAddr,
     /// SEG.WND of the RST (some devices write a reset code there).
     pub wnd: u16,
+    /// The RST's IPv6 flow label (0 for IPv4, or unlabelled).
+    pub flow_label: u32,
     /// The frame's link-layer source address, when the link has one.
     pub link_src: Option<Mac>,
     /// The first bytes of the RST's payload, when it carried any (reset-cause text).
@@ -133,6 +135,7 @@ impl Reset {
             segment: note.clone(),
             dst: rst.dst,
             wnd: rst.wnd,
+            flow_label: rst.ip.flow_label,
             link_src: rst.link_src,
             payload: rst.rst_payload.clone(),
             options: rst.options,

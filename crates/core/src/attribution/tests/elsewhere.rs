@@ -211,6 +211,7 @@ fn an_ipv6_injector_copying_the_hop_limit_is_caught_by_the_race() {
             ip_id: None,
             df: false,
             ttl: if seg.src == client_addr() { 57 } else { 64 },
+            flow_label: 0,
         };
         if seg.src == client_addr() {
             Segment {
@@ -444,4 +445,92 @@ fn the_same_reset_captured_before_and_after_a_router_is_listed_once() {
     assert_eq!(flows[0].0.resets.len(), 1);
     assert_eq!(flows[0].0.copies_dropped(), 1);
     assert_eq!(flows[0].1[0].verdict, Verdict::Peer);
+}
+
+/// The story of an IPv6 download seen at the server, with every segment labelled as Linux
+/// labels them, and the client's RST (last) labelled `rst_label`.
+fn labelled_v6(story: &[(Step, f64)], rst_label: u32) -> Vec<(Segment, i64)> {
+    let client: SocketAddr = "[2001:db8:c::10]:51514".parse().unwrap();
+    let server: SocketAddr = "[2001:db8:5::7]:443".parse().unwrap();
+    story
+        .iter()
+        .map(|&(step, ms)| {
+            let from_client = step.from == Side::Client;
+            let seg = segment(Step {
+                ttl: if from_client { 57 } else { 64 },
+                ..step
+            });
+            let label = match (from_client, seg.flags.rst()) {
+                (true, true) => rst_label,
+                (true, false) => 0x7cc35,
+                (false, _) => 0x2fecf,
+            };
+            let ip = IpFacts {
+                ip_id: None,
+                df: false,
+                flow_label: label,
+                ..seg.ip
+            };
+            let (src, dst) = if from_client {
+                (client, server)
+            } else {
+                (server, client)
+            };
+            (
+                Segment {
+                    src,
+                    dst,
+                    ip,
+                    ..seg
+                },
+                (ms * 1000.0) as i64,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_unlabelled_rst_from_a_sender_that_labels_its_packets_points_to_the_path() {
+    let story = [
+        (c(S, 100, 0, 0), 1.0),
+        (s(S | A, 500, 101, 0), 1.1),
+        (c(A, 101, 501, 0), 21.0),
+        (c(A | P, 101, 501, 100), 22.0),
+        (s(A | P, 501, 201, 1000), 22.5),
+        (c(R, 201, 0, 0), 22.6),
+    ];
+    let forged = only(&labelled_v6(&story, 0));
+    let label = forged
+        .evidence
+        .iter()
+        .find(|e| e.signal == Signal::FlowLabelMissing)
+        .unwrap_or_else(|| panic!("{forged:?}"));
+    assert_eq!(label.points_to, PointsTo::Path);
+    assert!(label.counted && label.ratio > 1.0, "{label:?}");
+    // The same RST with the connection's label says nothing of the kind, and the verdict
+    // leans the other way.
+    let genuine = only(&labelled_v6(&story, 0x7cc35));
+    assert!(!has(&genuine, Signal::FlowLabelMissing), "{genuine:?}");
+    assert!(
+        genuine.reckoning.posterior < forged.reckoning.posterior,
+        "{genuine:?} {forged:?}"
+    );
+}
+
+#[test]
+fn an_unlabelled_rst_after_the_senders_own_fin_is_not_held_to_its_label() {
+    // A BSD client closed with FIN; the server's late data gets a no-socket RST, which BSD
+    // stacks send unlabelled (corpus/wild holds one).
+    let story = [
+        (c(S, 100, 0, 0), 1.0),
+        (s(S | A, 500, 101, 0), 1.1),
+        (c(A, 101, 501, 0), 21.0),
+        (c(A | F, 101, 501, 0), 22.0),
+        (s(A | P, 501, 102, 100), 22.5),
+        (c(R, 102, 0, 0), 22.6),
+    ];
+    let a = only(&labelled_v6(&story, 0));
+    assert!(!has(&a, Signal::FlowLabelMissing), "{a:?}");
+    assert_ne!(a.verdict, Verdict::Middlebox, "{a:?}");
+    assert_ne!(a.verdict, Verdict::Firewall, "{a:?}");
 }

@@ -1,0 +1,45 @@
+//! The IPv6 flow label of the RST against the claimed sender's: a stack that labels a
+//! connection's packets labels the resets it sends through that connection's socket.
+
+use super::context::Context;
+use super::model::{Clue, Situation};
+use super::{Finding, Signal};
+use crate::flow::Side;
+
+/// The flow-label clue: an unlabelled RST from a sender whose every other packet in the flow
+/// carried a label, while it still had its socket (it had sent no FIN and no earlier RST).
+///
+/// RFC 6437 §3 asks a source to give all packets of a flow one label, and Linux labels every
+/// TCP packet by default (`net.ipv6.auto_flowlabels`), its resets included. Without a socket
+/// a stack answers from its control path: FreeBSD and macOS then send the RST unlabelled
+/// (seen in `corpus/wild`: a client's RSTs after its own FIN), so only a sender that still
+/// had its connection is held to its label.
+pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
+    let rst = &ctx.reset;
+    if !rst.segment.src.is_ipv6() || rst.flow_label != 0 {
+        return None;
+    }
+    let side = ctx.sender_side;
+    let always_labelled =
+        side.ordinary_packets >= 2 && side.labelled_packets == side.ordinary_packets;
+    let sender_closed = match ctx.sender {
+        Side::Client => rst.before.client_fin,
+        Side::Server => rst.before.server_fin,
+    };
+    let had_socket = matches!(
+        ctx.situation(),
+        Situation::MidStream | Situation::AfterClose
+    ) && !sender_closed
+        && rst.earlier_resets_from_sender == 0;
+    (always_labelled && had_socket).then(|| {
+        Finding::new(
+            Signal::FlowLabelMissing,
+            Clue::FlowLabelMissing,
+            format!(
+                "RST carried no IPv6 flow label; the {}'s other {} packets in this flow all had one, and it still had its connection",
+                ctx.sender_name(),
+                side.ordinary_packets
+            ),
+        )
+    })
+}
