@@ -213,6 +213,11 @@ pub fn segment_of(r: &[u8]) -> (Segment, Span) {
             ttl: b(18),
             ip_id: (!v6).then_some(u16_at(19)),
             df: !v6 && b(2) & 0x40 != 0,
+            flow_label: if v6 {
+                u32::from(u16_at(19)) & 0xfffff
+            } else {
+                0
+            },
         },
         options: options_of(b(2), b(3), u16_at(21), (u32_at(23), u32_at(27))),
         checksum: [

@@ -31,6 +31,7 @@ mod compare;
 mod decode;
 mod export;
 mod flow;
+pub mod kernel;
 mod link;
 mod pipeline;
 mod reading;
