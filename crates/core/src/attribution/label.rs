@@ -20,8 +20,7 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
         return None;
     }
     let side = ctx.sender_side;
-    let always_labelled =
-        side.ordinary_packets >= 2 && side.labelled_packets == side.ordinary_packets;
+    let always_labelled = side.ordinary_packets >= 2 && !side.unlabelled_seen;
     let sender_closed = match ctx.sender {
         Side::Client => rst.before.client_fin,
         Side::Server => rst.before.server_fin,

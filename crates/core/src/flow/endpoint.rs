@@ -43,8 +43,9 @@ pub struct Endpoint {
     pub ordinary_packets: u32,
     /// Of those, segments with the IPv4 don't-fragment bit.
     pub df_packets: u32,
-    /// Of those, IPv6 segments with a flow label (RFC 6437).
-    pub labelled_packets: u32,
+    /// True once one of those carried no IPv6 flow label (RFC 6437), or was IPv4: one bit,
+    /// not a counter, so a live flow stays small.
+    pub unlabelled_seen: bool,
     pub retransmissions: u32,
     pub zero_windows: u32,
     pub keepalives: u32,
@@ -71,7 +72,7 @@ impl Default for Endpoint {
             packets: 0,
             ordinary_packets: 0,
             df_packets: 0,
-            labelled_packets: 0,
+            unlabelled_seen: false,
             retransmissions: 0,
             zero_windows: 0,
             keepalives: 0,
@@ -276,9 +277,7 @@ impl Endpoint {
             self.ip_id.note(segment.ip.ip_id);
             self.ordinary_packets = self.ordinary_packets.saturating_add(1);
             self.df_packets = self.df_packets.saturating_add(u32::from(segment.ip.df));
-            self.labelled_packets = self
-                .labelled_packets
-                .saturating_add(u32::from(segment.ip.flow_label != 0));
+            self.unlabelled_seen |= segment.ip.flow_label == 0;
         }
     }
 
