@@ -178,3 +178,54 @@ fn a_receive_reset_record_names_the_local_socket() {
     assert_eq!(decoder.decode(1, &other), None);
     assert_eq!(decoder.decode(1, &r[..40]), None);
 }
+
+const SEND_6_1: &str =
+    include_str!("../../../../tests/data/kernel-formats/6.1/tcp_send_reset.format");
+const SEND_6_10: &str =
+    include_str!("../../../../tests/data/kernel-formats/6.10/tcp_send_reset.format");
+const SEND_6_12: &str =
+    include_str!("../../../../tests/data/kernel-formats/6.12/tcp_send_reset.format");
+
+/// The reason numbering moved between 6.10 and 6.12 (six TCP reasons inserted at 11): the
+/// same number means another reason, so names come from the running kernel's format.
+#[test]
+fn reason_numbers_are_read_per_kernel_not_assumed() {
+    let v10 = EventFormat::parse(SEND_6_10).unwrap();
+    let v12 = EventFormat::parse(SEND_6_12).unwrap();
+    assert_eq!(v10.symbol("reason", 1), Some("NO_SOCKET"));
+    assert_eq!(v12.symbol("reason", 1), Some("NO_SOCKET"));
+    assert_eq!(v10.symbol("reason", 11), Some("MPTCP_RST_EUNSPEC"));
+    assert_eq!(v12.symbol("reason", 11), Some("TCP_ABORT_ON_CLOSE"));
+    assert!(
+        !v10.symbol_names("reason")
+            .contains(&"TCP_KEEPALIVE_TIMEOUT")
+    );
+    assert!(
+        v12.symbol_names("reason")
+            .contains(&"TCP_KEEPALIVE_TIMEOUT")
+    );
+}
+
+/// 6.1's tcp_send_reset has no reason and keeps ports, family and addresses in separate
+/// fields; a record in that layout still decodes.
+#[test]
+fn a_6_1_send_reset_record_decodes_without_a_reason() {
+    let f = EventFormat::parse(SEND_6_1).unwrap();
+    let decoder = ResetDecoder::new(f.clone(), ResetEventKind::Sent);
+    assert!(!decoder.has_reasons());
+    let mut r = vec![0u8; 76];
+    r[0..2].copy_from_slice(&f.id.to_ne_bytes());
+    r[4..8].copy_from_slice(&42i32.to_ne_bytes());
+    r[24..28].copy_from_slice(&1i32.to_ne_bytes());
+    r[28..30].copy_from_slice(&443u16.to_ne_bytes());
+    r[30..32].copy_from_slice(&51514u16.to_ne_bytes());
+    r[32..34].copy_from_slice(&2u16.to_ne_bytes());
+    r[34..38].copy_from_slice(&[198, 51, 100, 7]);
+    r[38..42].copy_from_slice(&[192, 0, 2, 10]);
+    let event = decoder.decode(9, &r).unwrap();
+    assert_eq!(event.local, addr("198.51.100.7:443"));
+    assert_eq!(event.remote, addr("192.0.2.10:51514"));
+    assert_eq!(event.reason, None);
+    assert_eq!(event.state.as_deref(), Some("TCP_ESTABLISHED"));
+    assert_eq!((event.pid, event.in_process_context), (42, true));
+}
