@@ -14,7 +14,7 @@
 //! `event-parse.c` reads the same text). The `__print_symbolic` tables of the print format
 //! name the values of enum fields such as `reason` and `state`.
 
-use std::fmt;
+use super::TraceError as FormatError;
 
 /// One field of an event record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,18 +37,6 @@ pub struct EventFormat {
     /// (`TCP_ESTABLISHED`) is resolved through [`known_constant`]; unknown names are left out.
     symbols: Vec<(String, Vec<(u64, String)>)>,
 }
-
-/// Why a format file could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatError(pub String);
-
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FormatError {}
 
 impl EventFormat {
     pub fn parse(text: &str) -> Result<EventFormat, FormatError> {
@@ -105,7 +93,7 @@ impl EventFormat {
 }
 
 /// `field:unsigned short common_type; offset:0; size:2; signed:0;`
-fn parse_field(line: &str) -> Result<Field, FormatError> {
+pub(super) fn parse_field(line: &str) -> Result<Field, FormatError> {
     let bad = || FormatError(format!("unreadable field line '{}'", line.trim()));
     let mut parts = line.split(';').map(str::trim);
     let declaration = parts

@@ -15,8 +15,20 @@ pub mod ring;
 pub mod tracefs;
 
 pub use events::{ResetDecoder, ResetEvent, ResetEventKind};
-pub use format::{EventFormat, Field, FormatError};
-pub use ring::{Page, RingError};
+pub use format::{EventFormat, Field};
+pub use ring::Page;
+
+/// A format file or trace page that does not parse: what was wrong, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError(pub String);
+
+impl std::fmt::Display for TraceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TraceError {}
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,8 @@
 //!   is the next u32; 29 padding (to the page's end when its delta is 0); 30 a time extend
 //!   (the next u32 holds bits 27 and up of the delta); 31 an absolute time stamp.
 
-use std::fmt;
+use super::TraceError as RingError;
+use super::format::parse_field;
 
 const TYPE_PADDING: u32 = 29;
 const TYPE_TIME_EXTEND: u32 = 30;
@@ -41,29 +42,19 @@ impl Default for PageLayout {
 }
 
 impl PageLayout {
-    /// Reads `events/header_page` (`field: local_t commit; offset:8; size:8; ...`).
+    /// Reads `events/header_page` (`field: local_t commit; offset:8; size:8; ...`), whose
+    /// lines have the shape of an event's field lines.
     pub fn parse(text: &str) -> Option<PageLayout> {
-        let field = |name: &str| {
-            text.lines().find_map(|line| {
-                let mut parts = line.split(';').map(str::trim);
-                let decl = parts.next()?;
-                if !decl.ends_with(name) {
-                    return None;
-                }
-                let pick = |key: &str| -> Option<usize> {
-                    parts
-                        .clone()
-                        .find_map(|p| p.strip_prefix(key))
-                        .and_then(|v| v.trim().parse().ok())
-                };
-                Some((pick("offset:")?, pick("size:")?))
-            })
-        };
-        let (_, commit_size) = field(" commit")?;
-        let (data_offset, _) = field(" data")?;
+        let fields: Vec<_> = text
+            .lines()
+            .map(str::trim_start)
+            .filter(|line| line.starts_with("field:"))
+            .filter_map(|line| parse_field(line).ok())
+            .collect();
+        let field = |name: &str| fields.iter().find(|f| f.name == name);
         Some(PageLayout {
-            commit_size,
-            data_offset,
+            commit_size: field("commit")?.size,
+            data_offset: field("data")?.offset,
         })
     }
 }
@@ -78,18 +69,6 @@ pub struct Page<'a> {
     /// How many, when the kernel stored the count.
     pub missed_count: Option<u64>,
 }
-
-/// A page that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RingError(pub String);
-
-impl fmt::Display for RingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RingError {}
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
