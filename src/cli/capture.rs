@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -24,7 +24,11 @@ use rstscope_core::{
     InputStats, Read, Reader, RunStats, Scenario, Segment, Signal, Span, Timestamp, Verdict,
 };
 
+mod kernel_tap;
+#[cfg(target_os = "linux")]
+mod privilege;
 mod watcher;
+use kernel_tap::Tracing;
 use watcher::*;
 
 /// How long after a RST its flow is watched before the reset is announced (races show up
@@ -33,6 +37,11 @@ const ANNOUNCE_AFTER: Span = Span(1_000_000_000);
 
 /// Ctrl-C / SIGTERM presses so far.
 static STOP_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+/// When the first came, in milliseconds from the handler's installation.
+static FIRST_STOP_MS: AtomicU64 = AtomicU64::new(0);
+/// Requests this close to the first are the same one (a Ctrl-C reaches rstscope from the
+/// terminal and again through its guardian).
+const SAME_REQUEST_MS: u64 = 300;
 
 #[derive(Debug, Args)]
 pub(super) struct CaptureArgs {
@@ -93,6 +102,18 @@ pub(super) struct CaptureArgs {
     #[arg(long, value_name = "N")]
     resets: Option<u64>,
 
+    /// Do not read the kernel's reset tracepoints. By default, capturing as root on Linux,
+    /// every RST this host's TCP stack sends is confirmed with the kernel's reason
+    /// (tcp:tcp_send_reset), and a RST with this host's address that its stack did not send
+    /// is called the host firewall's.
+    #[arg(long)]
+    no_kernel: bool,
+
+    /// Once the capture (and kernel tracing) is open, give up root and run as this user, as
+    /// tcpdump -Z does. By default `nobody` when it exists; `--user root` keeps root.
+    #[arg(short = 'Z', long, value_name = "USER")]
+    user: Option<String>,
+
     #[command(flatten)]
     view: ViewArgs,
 
@@ -150,6 +171,17 @@ pub(super) fn run_interfaces() -> anyhow::Result<Outcome> {
 }
 
 pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
+    #[cfg(target_os = "linux")]
+    let run_as = {
+        let run_as = privilege::run_as(args.user.as_deref())?;
+        if privilege::is_guarded() {
+            privilege::watch_guardian();
+        } else if !args.no_kernel && nix::unistd::geteuid().is_root() {
+            // The guardian waits for the capture and removes its tracing instance.
+            privilege::guard_capture()?;
+        }
+        run_as
+    };
     install_stop_handler();
     let anonymize = args.anonymize.key()?;
     let filter = (!args.filter.is_empty()).then(|| args.filter.join(" "));
@@ -171,6 +203,9 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     announce_start(&args, source.link_type().name());
+    let own_addresses = own_addresses(&source, anonymize.as_ref());
+    let tracing = kernel_tap::start(!args.no_kernel, own_addresses.clone(), anonymize.as_ref());
+    let _ = writeln!(io::stderr(), "{}", tracing.start_line());
     let flows = args.flows.config();
     let report_to_stdout = args.output.is_none();
     let mut out = Output::open(args.output.as_deref())?;
@@ -185,6 +220,11 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     let command = super::command_line(anonymize, &[]);
     let stream = FlowStream::start(args.format, &command, anonymize.is_some(), &mut out.writer)
         .map_err(|err| out.failed(err))?;
+    // Every handle is open: a hostile packet from here on meets an unprivileged process.
+    #[cfg(target_os = "linux")]
+    if let Some(user) = privilege::drop_privileges(&run_as)? {
+        let _ = writeln!(io::stderr(), "rstscope: running as {user} from here on");
+    }
     let lines_on_stdout = args.format == Format::Jsonl && report_to_stdout;
     let mut watcher = Watcher {
         lines,
@@ -209,10 +249,12 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         view: args.view.view(args.all),
         error: None,
         saving_failed: false,
+        tracing,
     };
     let mut stats = watch(
         &mut source,
         flows,
+        own_addresses,
         anonymize,
         recorder.as_mut(),
         &mut watcher,
@@ -260,16 +302,12 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
 fn watch(
     source: &mut LiveSource,
     flows: FlowConfig,
+    own_addresses: Vec<std::net::IpAddr>,
     anonymize: Option<AnonymizeKey>,
     mut recorder: Option<&mut Recorder>,
     watcher: &mut Watcher<'_>,
 ) -> RunStats {
     let mut anonymizer = anonymize.as_ref().map(Anonymizer::new);
-    let own = source.own_addresses();
-    let own_addresses = match &mut anonymizer {
-        Some(anonymizer) => own.into_iter().map(|ip| anonymizer.ip(ip)).collect(),
-        None => own,
-    };
     let mut analyzer = Analyzer::new(AnalyzerConfig {
         flows,
         judge_at_end: false,
@@ -305,7 +343,9 @@ fn watch(
         }
     }
     let mut input = reader.into_stats();
+    watcher.kernel_finish(input.last_ts.map_or(0, |ts| ts.0));
     analyzer.finish().for_each(|flow| watcher.flow(flow));
+    input.kernel = Some(watcher.tracing_figures());
     input.copies = analyzer.copies(0);
     RunStats {
         inputs: vec![input],
@@ -330,6 +370,15 @@ fn take_segment(
     finished.for_each(|flow| watcher.flow(flow));
 }
 
+/// The capturing host's addresses on the interface, as the report writes them.
+fn own_addresses(source: &LiveSource, anonymize: Option<&AnonymizeKey>) -> Vec<std::net::IpAddr> {
+    let own = source.own_addresses();
+    match anonymize.map(Anonymizer::new) {
+        Some(mut anonymizer) => own.into_iter().map(|ip| anonymizer.ip(ip)).collect(),
+        None => own,
+    }
+}
+
 /// Says on standard error what is being captured, like tcpdump's "listening on" line.
 fn announce_start(args: &CaptureArgs, link_type: &str) {
     let mut text = format!(
@@ -351,8 +400,12 @@ fn judgement(attribution: &Attribution) -> (Verdict, Scenario) {
 
 /// First Ctrl-C or SIGTERM: stop cleanly and report. Second: exit at once.
 fn install_stop_handler() {
-    let _ = ctrlc::set_handler(|| {
-        if STOP_REQUESTS.fetch_add(1, Ordering::SeqCst) >= 1 {
+    let installed = Instant::now();
+    let _ = ctrlc::set_handler(move || {
+        let now_ms = u64::try_from(installed.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if STOP_REQUESTS.fetch_add(1, Ordering::SeqCst) == 0 {
+            FIRST_STOP_MS.store(now_ms, Ordering::SeqCst);
+        } else if now_ms.saturating_sub(FIRST_STOP_MS.load(Ordering::SeqCst)) >= SAME_REQUEST_MS {
             std::process::exit(130);
         }
     });
@@ -384,6 +437,7 @@ mod tests {
             view: View::default(),
             error: None,
             saving_failed: false,
+            tracing: kernel_tap::start(false, Vec::new(), None),
         }
     }
 

@@ -105,7 +105,7 @@ enum VerdictArg {
 }
 
 /// Every scenario name the reports use.
-const SCENARIOS: [&str; 13] = [
+const SCENARIOS: [&str; 25] = [
     "refused",
     "firewall_reject",
     "peer_abort",
@@ -118,6 +118,19 @@ const SCENARIOS: [&str; 13] = [
     "health_check",
     "reset_after_close",
     "no_socket",
+    // Live capture with kernel tracing only.
+    "host_firewall",
+    "abort_on_close",
+    "abort_on_data",
+    "abortive_close",
+    "linger_timeout",
+    "out_of_memory",
+    "time_wait",
+    "keepalive_timeout",
+    "disconnect_with_data",
+    "invalid_segment",
+    "mptcp_reset",
+    "kernel_reset",
     "unknown",
 ];
 
@@ -184,9 +197,12 @@ mod tests {
             Scenario::HealthCheck,
             Scenario::ResetAfterClose,
             Scenario::NoSocket,
+            Scenario::HostFirewall,
             Scenario::Unknown,
         ];
-        for scenario in all {
+        let kernel = rstscope_core::kernel::KernelScenario::ALL.map(Scenario::Kernel);
+        let all: Vec<Scenario> = all.into_iter().chain(kernel).collect();
+        for &scenario in &all {
             assert_eq!(
                 parse_scenario(scenario.as_str()).as_deref(),
                 Ok(scenario.as_str())

@@ -42,7 +42,7 @@ mod time;
 pub mod wire;
 
 pub use analyzer::{AnalyzedFlow, Analyzer, AnalyzerConfig, FinishAll, Finished};
-pub use attribution::{Attribution, Evidence, Scenario, Signal, Verdict};
+pub use attribution::{Attribution, Evidence, Scenario, Signal, Verdict, apply_kernel};
 pub use compare::compare;
 pub use decode::{Checksum, IpFacts, Mac, Neighbour, Segment, TcpOptions};
 pub use flow::{Close, Flow, FlowConfig, FrameRef, Reset};

@@ -32,6 +32,8 @@ pub struct InputStats {
     pub drops: Option<crate::capture::Drops>,
     /// Why the input ended early, if it did.
     pub broken: Option<String>,
+    /// A live capture's kernel reset tracing.
+    pub kernel: Option<crate::kernel::KernelTracing>,
 }
 
 /// A pcap record's header, counted per frame in `InputStats::bytes`.

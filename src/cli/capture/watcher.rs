@@ -38,6 +38,8 @@ pub(super) struct Watcher<'a> {
     pub(super) error: Option<io::Error>,
     /// True once `--write` stopped saving (the run then exits as incomplete).
     pub(super) saving_failed: bool,
+    /// The kernel's reset tracepoints, when they are read.
+    pub(super) tracing: Tracing,
 }
 
 impl Watcher<'_> {
@@ -99,6 +101,9 @@ impl Watcher<'_> {
     /// A RST segment was just seen: it is announced once its flow has shown a little more.
     pub(super) fn reset_seen(&mut self, segment: &Segment, at: FrameRef) {
         self.resets_seen += 1;
+        if let Tracing::On(tap) = &mut self.tracing {
+            tap.reset_seen(at.frame, at.ts.0, segment.src, segment.dst);
+        }
         self.pending.push_back((
             at.ts.after(ANNOUNCE_AFTER),
             segment.src,
@@ -113,6 +118,9 @@ impl Watcher<'_> {
         if self.view.origin_ns.is_none() {
             self.view.origin_ns = stats.first_ts.map(|ts| ts.0);
         }
+        if let Tracing::On(tap) = &mut self.tracing {
+            tap.poll(now.0, false);
+        }
         while let Some(&(due, src, dst, frame)) = self.pending.front() {
             if due > now {
                 break;
@@ -121,9 +129,12 @@ impl Watcher<'_> {
             if self.announced.contains_key(&frame) {
                 continue;
             }
-            let Some((flow, attributions)) = analyzer.judge_live(src, dst) else {
+            let Some((flow, mut attributions)) = analyzer.judge_live(src, dst) else {
                 continue;
             };
+            if let Tracing::On(tap) = &mut self.tracing {
+                tap.annotate(flow, &mut attributions, false);
+            }
             let Some(index) = flow.resets.iter().position(|r| r.segment.at.frame == frame) else {
                 continue;
             };
@@ -140,7 +151,10 @@ impl Watcher<'_> {
 
     /// A finished, attributed flow: its final lines (a revision where the judgement changed),
     /// then into the report.
-    pub(super) fn flow(&mut self, analyzed: AnalyzedFlow) {
+    pub(super) fn flow(&mut self, mut analyzed: AnalyzedFlow) {
+        if let Tracing::On(tap) = &mut self.tracing {
+            tap.annotate(&analyzed.flow, &mut analyzed.attributions, true);
+        }
         let flow = &analyzed.flow;
         self.resets_without_baseline += analyzed
             .attributions
@@ -185,5 +199,22 @@ impl Watcher<'_> {
             self.error = Some(err);
         }
         self.builder.add(report);
+    }
+}
+
+impl Watcher<'_> {
+    /// The capture ended: the kernel's last events joined to the last RSTs.
+    pub(super) fn kernel_finish(&mut self, capture_ns: i64) {
+        if let Tracing::On(tap) = &mut self.tracing {
+            tap.finish(capture_ns);
+        }
+    }
+
+    /// What the report says of the kernel tracing.
+    pub(super) fn tracing_figures(&self) -> rstscope_core::kernel::KernelTracing {
+        match &self.tracing {
+            Tracing::On(tap) => tap.tracing(),
+            Tracing::Off(tracing) => tracing.clone(),
+        }
     }
 }

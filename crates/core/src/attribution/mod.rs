@@ -18,6 +18,7 @@ mod context;
 mod devices;
 mod hosts;
 mod ip_id;
+mod kernel;
 mod kind;
 mod label;
 mod link;
@@ -37,6 +38,7 @@ mod tests;
 use std::fmt;
 
 pub(crate) use hosts::HostBaselines;
+pub use kernel::apply_kernel;
 pub(crate) use model::{Clue, Group, Situation};
 pub(crate) use ttl::hops;
 
@@ -92,6 +94,11 @@ pub enum Scenario {
     ResetAfterClose,
     /// A host answered segments of a connection it no longer (or never) had.
     NoSocket,
+    /// The capturing host's own address sent it, but not its TCP stack (live capture with
+    /// kernel tracing): the host's firewall or a raw socket.
+    HostFirewall,
+    /// The capturing host's kernel said it sent the reset, for this reason.
+    Kernel(crate::kernel::KernelScenario),
     Unknown,
 }
 
@@ -110,6 +117,8 @@ impl Scenario {
             Scenario::HealthCheck => "health_check",
             Scenario::ResetAfterClose => "reset_after_close",
             Scenario::NoSocket => "no_socket",
+            Scenario::HostFirewall => "host_firewall",
+            Scenario::Kernel(kind) => kind.as_str(),
             Scenario::Unknown => "unknown",
         }
     }
@@ -164,6 +173,9 @@ pub enum Signal {
     MptcpReset,
     IdleGap,
     AnswersSyn,
+    KernelSent,
+    KernelNoEvent,
+    KernelReceived,
 }
 
 impl fmt::Display for Signal {
@@ -197,6 +209,9 @@ impl fmt::Display for Signal {
             Signal::MptcpReset => "mptcp_reset",
             Signal::IdleGap => "idle_gap",
             Signal::AnswersSyn => "answers_syn",
+            Signal::KernelSent => "kernel_sent",
+            Signal::KernelNoEvent => "kernel_no_event",
+            Signal::KernelReceived => "kernel_received",
         })
     }
 }
@@ -292,6 +307,8 @@ pub struct Attribution {
     pub device_hops: Option<u8>,
     /// The claimed sender's usual TTL the RST was compared with, when it had one.
     pub sender_ttl: Option<SenderTtl>,
+    /// What the capturing host's kernel said of the RST (live capture with tracing).
+    pub kernel: Option<Box<crate::kernel::KernelNote>>,
 }
 
 /// The claimed sender's usual TTL, and where it was learnt.
@@ -372,6 +389,7 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
                 packets: b.packets,
             })
         }),
+        kernel: None,
     }
 }
 

@@ -156,6 +156,14 @@ impl Text {
             Scenario::NoSocket => format!(
                 "The {who} {addr} no longer had (or never had) this connection and answered a segment of it with a reset."
             ),
+            // Named only from the kernel's word, which writes its own explanation.
+            Scenario::HostFirewall => format!(
+                "This host's firewall or a raw socket sent this reset with the {who}'s address {addr}."
+            ),
+            Scenario::Kernel(kind) => format!(
+                "The {who}'s kernel sent this reset because {}.",
+                kind.meaning()
+            ),
             Scenario::Unknown => format!(
                 "The capture does not show clearly whether the {who} {addr} or a device on the path sent this reset (the evidence puts a device at {:.0}%).",
                 self.posterior * 100.0
@@ -250,6 +258,8 @@ impl Text {
             Scenario::HealthCheck => vec!["No action needed if the client is a load balancer or monitoring probe.".to_string()],
             Scenario::ResetAfterClose => vec!["No action needed: the connection had already closed.".to_string()],
             Scenario::NoSocket => vec!["Harmless by itself: look at the reset or close that ended the connection first.".to_string()],
+            Scenario::HostFirewall => vec!["Look for a reject rule on this host (`nft list ruleset`, `iptables-save`).".to_string()],
+            Scenario::Kernel(kind) => vec![kind.advice().to_string()],
             Scenario::Unknown => vec![format!(
                 "Capture at the {who}'s end too and compare the two views of frame {frame} (`rstscope compare`): a RST the {who} never sent was forged on the path."
             )],

@@ -6,16 +6,24 @@
 //! `per_cpu/cpuN/trace_pipe_raw` gives, and `events` turns a record into a reset event. Field
 //! offsets, event ids and reason numbers are always taken from the running kernel's format
 //! files: the reason numbering changed between 6.10 and 6.12, and 6.1 has no reason at all.
-//! `tracefs` (Linux only, root) runs a private ftrace instance and reads its pipes.
+//! `join` pairs events with captured RSTs, `note` is what a RST is told, `meaning` puts each
+//! reason in words. `tracefs` (Linux only, root) runs a private ftrace instance and reads its
+//! pipes.
 
 pub mod events;
 pub mod format;
+pub mod join;
+pub mod meaning;
+pub mod note;
 pub mod ring;
 #[cfg(target_os = "linux")]
 pub mod tracefs;
 
 pub use events::{ResetDecoder, ResetEvent, ResetEventKind};
 pub use format::{EventFormat, Field};
+pub use join::Joiner;
+pub use meaning::KernelScenario;
+pub use note::{KernelNote, KernelTracing, Process, ReceivedNote, SentNote};
 pub use ring::Page;
 
 /// A format file or trace page that does not parse: what was wrong, in words.

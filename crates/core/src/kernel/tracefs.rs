@@ -23,6 +23,9 @@ const PREFIX: &str = "rstscope-";
 pub struct Instance {
     dir: PathBuf,
     pipes: Vec<File>,
+    /// `per_cpu/cpuN/stats`, open from the start so that they stay readable after the
+    /// process gives up root.
+    stats: Vec<File>,
     layout: PageLayout,
     decoders: Vec<ResetDecoder>,
     page: Vec<u8>,
@@ -64,6 +67,28 @@ pub fn clear_stale(root: &Path) {
     }
 }
 
+/// Disables and removes the instance of the rstscope process `pid` (which has exited, or is
+/// about to: its pipes must be closed before the directory can go, so removal is retried for
+/// a second).
+pub fn remove_instance_of(pid: u32) {
+    let Ok(root) = tracefs_root() else {
+        return;
+    };
+    let dir = root.join("instances").join(format!("{PREFIX}{pid}"));
+    if !dir.exists() {
+        return;
+    }
+    for name in ["tcp_send_reset", "tcp_receive_reset"] {
+        let _ = fs::write(dir.join(format!("events/tcp/{name}/enable")), "0");
+    }
+    for _ in 0..100 {
+        if fs::remove_dir(&dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 impl Instance {
     /// Creates `instances/rstscope-PID` recording `tcp_send_reset` and `tcp_receive_reset`.
     pub fn create(buffer_kib: u32) -> io::Result<Instance> {
@@ -81,6 +106,7 @@ impl Instance {
         let mut instance = Instance {
             dir,
             pipes: Vec::new(),
+            stats: Vec::new(),
             layout: PageLayout::default(),
             decoders: Vec::new(),
             page: vec![0; 4096],
@@ -121,6 +147,9 @@ impl Instance {
                 .custom_flags(libc::O_NONBLOCK)
                 .open(path)?;
             instance.pipes.push(pipe);
+            instance.stats.push(File::open(
+                instance.dir.join(format!("per_cpu/cpu{cpu}/stats")),
+            )?);
             cpu += 1;
         }
         Ok(instance)
@@ -176,11 +205,16 @@ impl Instance {
         Ok(())
     }
 
-    /// Events the kernel dropped or overwrote, summed over the CPUs (`per_cpu/cpuN/stats`).
+    /// Events the kernel dropped or overwrote, summed over the CPUs (`per_cpu/cpuN/stats`,
+    /// read afresh from the start of each file).
     pub fn lost_events(&self) -> u64 {
-        (0..self.pipes.len())
-            .filter_map(|cpu| {
-                fs::read_to_string(self.dir.join(format!("per_cpu/cpu{cpu}/stats"))).ok()
+        use std::os::unix::fs::FileExt;
+        let mut text = vec![0; 1024];
+        self.stats
+            .iter()
+            .filter_map(|file| {
+                let n = file.read_at(&mut text, 0).ok()?;
+                Some(String::from_utf8_lossy(text.get(..n)?).into_owned())
             })
             .map(|stats| {
                 stats
@@ -204,6 +238,7 @@ impl Drop for Instance {
         }
         // The pipes must be closed before the directory can go.
         self.pipes.clear();
+        self.stats.clear();
         let _ = fs::remove_dir(&self.dir);
     }
 }

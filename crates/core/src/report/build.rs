@@ -313,6 +313,7 @@ fn input_report(input: &InputStats) -> InputReport {
         complete: input.broken.is_none(),
         dropped_by_kernel: input.drops.map(|d| d.by_kernel),
         dropped_by_interface: input.drops.map(|d| d.by_interface),
+        kernel_tracing: input.kernel.clone(),
     }
 }
 

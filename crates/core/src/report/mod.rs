@@ -89,6 +89,9 @@ pub struct InputReport {
     /// Live capture only: packets the interface or its driver dropped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dropped_by_interface: Option<u64>,
+    /// Live capture only: the kernel's reset tracepoints, read beside the packets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_tracing: Option<crate::kernel::KernelTracing>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -244,6 +247,46 @@ pub struct ResetReport {
     /// `compare`: every capture this same RST segment appears in; absent for one capture.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seen: Vec<comparison::Sighting>,
+    /// Live capture with kernel tracing: the capturing host's kernel sent this RST.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelSentReport>,
+    /// Live capture with kernel tracing: the RST reset one of the capturing host's sockets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_receive: Option<KernelReceiveReport>,
+}
+
+/// `tcp:tcp_send_reset`, matched to the RST.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelSentReport {
+    /// Always `tcp_send_reset`.
+    pub event: &'static str,
+    /// The kernel's `enum sk_rst_reason` name (`TCP_ABORT_ON_CLOSE`); null on a kernel
+    /// without reasons (before 6.10).
+    pub reason: Option<String>,
+    /// The socket's state by the kernel's name; null when no socket had the connection.
+    pub state: Option<String>,
+    /// The process whose system call sent it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessReport>,
+    /// The packet's capture time minus the event's, in milliseconds.
+    pub delay_ms: f64,
+}
+
+/// `tcp:tcp_receive_reset`, matched to the RST.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelReceiveReport {
+    /// Always `tcp_receive_reset`.
+    pub event: &'static str,
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_cookie: Option<u64>,
+    pub delay_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessReport {
+    pub pid: i32,
+    pub name: String,
 }
 
 /// The claimed sender's usual TTL, the number of its packets it was learnt from, and where:

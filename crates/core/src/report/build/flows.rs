@@ -172,6 +172,30 @@ pub(in crate::report) fn reset_report(
             .map(|note| packet_report(flow, note, segment.at.ts))
             .collect(),
         seen: Vec::new(),
+        kernel: attribution
+            .kernel
+            .as_ref()
+            .and_then(|k| k.sent.as_ref())
+            .map(|sent| crate::report::KernelSentReport {
+                event: "tcp_send_reset",
+                reason: sent.reason.clone(),
+                state: sent.state.clone(),
+                process: sent.process.as_ref().map(|p| crate::report::ProcessReport {
+                    pid: p.pid,
+                    name: p.name.clone(),
+                }),
+                delay_ms: round_to(sent.delay_us as f64 / 1000.0, 3),
+            }),
+        kernel_receive: attribution
+            .kernel
+            .as_ref()
+            .and_then(|k| k.received.as_ref())
+            .map(|received| crate::report::KernelReceiveReport {
+                event: "tcp_receive_reset",
+                state: received.state.clone(),
+                socket_cookie: received.socket_cookie,
+                delay_ms: round_to(received.delay_us as f64 / 1000.0, 3),
+            }),
     }
 }
 

@@ -94,6 +94,8 @@ pub(super) fn reset(frame: u64, at_ms: f64, verdict: &'static str, ttl: u8) -> R
         packets_before: Vec::new(),
         packets_after: Vec::new(),
         seen: Vec::new(),
+        kernel: None,
+        kernel_receive: None,
     }
 }
 
