@@ -148,17 +148,21 @@ impl Joiner {
             }
             batch.extend(self.queued.pop_front());
         }
-        for (index, reset) in batch.iter().enumerate() {
-            let rivals = batch
-                .iter()
-                .enumerate()
-                .filter(|(j, other)| {
-                    *j != index
-                        && other.src == reset.src
-                        && other.dst == reset.dst
-                        && (other.ts_ns - reset.ts_ns).abs() <= 2 * WINDOW_NS
-                })
-                .count();
+        let mut by_tuple: HashMap<(SocketAddr, SocketAddr), Vec<i64>> = HashMap::new();
+        for reset in &batch {
+            by_tuple
+                .entry((reset.src, reset.dst))
+                .or_default()
+                .push(reset.ts_ns);
+        }
+        for reset in &batch {
+            let rivals = by_tuple.get(&(reset.src, reset.dst)).map_or(0, |times| {
+                times
+                    .iter()
+                    .filter(|&&ts| (ts - reset.ts_ns).abs() <= 2 * WINDOW_NS)
+                    .count()
+                    .saturating_sub(1)
+            });
             let note = self.join(reset, rivals);
             if !note.is_empty() {
                 self.notes.insert(reset.frame, note);

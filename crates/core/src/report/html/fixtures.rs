@@ -168,6 +168,7 @@ fn input(path: &str) -> InputReport {
         complete: true,
         dropped_by_kernel: None,
         dropped_by_interface: None,
+        kernel_tracing: None,
     }
 }
 
