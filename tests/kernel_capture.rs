@@ -346,7 +346,7 @@ fn assert_kernel_reset(report: &Value, lab: &Lab, reason: &str, scenario: &str) 
 
 /// A server on A that accepts one connection and then does `then` with it (`c`).
 fn server(lab: &Lab, port: u16, then: &str) -> Child {
-    let child = lab.python_bg(
+    let mut child = lab.python_bg(
         &lab.a,
         &format!(
             "import socket, struct, time\nl=socket.socket()\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('{}', {port}))\nl.listen()\nc,_=l.accept()\n{then}\ntime.sleep(1)",
@@ -372,6 +372,8 @@ fn server(lab: &Lab, port: u16, then: &str) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server on port {port} never listened");
 }
 
@@ -484,7 +486,7 @@ fn a_peer_that_stops_answering_keepalives_is_a_keepalive_timeout() {
         "c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)\nc.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)\nc.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)\nc.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 1)\ntime.sleep(4)",
     );
     // The client stays connected (and silent) until the namespace goes.
-    let _client = lab.python_bg(
+    let mut silent_client = lab.python_bg(
         &lab.b,
         &format!(
             "import socket, time\nc=socket.create_connection(('{}', 8005), timeout=5)\ntime.sleep(30)",
@@ -502,6 +504,8 @@ fn a_peer_that_stops_answering_keepalives_is_a_keepalive_timeout() {
     );
     let _ = srv.wait();
     let (report, _) = capture.stop();
+    let _ = silent_client.kill();
+    let _ = silent_client.wait();
     let reset = assert_kernel_reset(&report, &lab, "TCP_KEEPALIVE_TIMEOUT", "keepalive_timeout");
     assert_eq!(reset["kernel"]["state"], "TCP_ESTABLISHED", "{reset:#}");
 }

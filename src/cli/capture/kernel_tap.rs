@@ -127,6 +127,8 @@ fn realtime_offset_ns() -> i64 {
 }
 
 #[cfg(target_os = "linux")]
+// time_t and c_long are i64 here, i32 on 32-bit targets.
+#[allow(clippy::useless_conversion)]
 fn clock_ns(clock: nix::time::ClockId) -> i64 {
     nix::time::clock_gettime(clock).map_or(0, |ts| {
         i64::from(ts.tv_sec()) * 1_000_000_000 + i64::from(ts.tv_nsec())

@@ -148,24 +148,29 @@ impl Joiner {
             }
             batch.extend(self.queued.pop_front());
         }
-        let mut by_tuple: HashMap<(SocketAddr, SocketAddr), Vec<i64>> = HashMap::new();
-        for reset in &batch {
+        // RSTs of one 4-tuple close in time are joined together (a volley of answers).
+        let mut by_tuple: HashMap<(SocketAddr, SocketAddr), Vec<Queued>> = HashMap::new();
+        for reset in batch {
             by_tuple
                 .entry((reset.src, reset.dst))
                 .or_default()
-                .push(reset.ts_ns);
+                .push(reset);
         }
-        for reset in &batch {
-            let rivals = by_tuple.get(&(reset.src, reset.dst)).map_or(0, |times| {
-                times
-                    .iter()
-                    .filter(|&&ts| (ts - reset.ts_ns).abs() <= 2 * WINDOW_NS)
-                    .count()
-                    .saturating_sub(1)
-            });
-            let note = self.join(reset, rivals);
-            if !note.is_empty() {
-                self.notes.insert(reset.frame, note);
+        for (_, mut resets) in by_tuple {
+            resets.sort_by_key(|r| r.ts_ns);
+            let mut start = 0;
+            for end in 1..=resets.len() {
+                let split = end == resets.len()
+                    || resets[end].ts_ns - resets[end - 1].ts_ns > 2 * WINDOW_NS;
+                if split {
+                    let cluster = &resets[start..end];
+                    for (reset, note) in cluster.iter().zip(self.join(cluster)) {
+                        if !note.is_empty() {
+                            self.notes.insert(reset.frame, note);
+                        }
+                    }
+                    start = end;
+                }
             }
         }
         let oldest = self
@@ -191,57 +196,70 @@ impl Joiner {
         }
     }
 
-    /// The events of one RST. `rivals`: other RSTs of the same 4-tuple close in time.
-    fn join(&mut self, reset: &Queued, rivals: usize) -> KernelNote {
-        let mut note = KernelNote::default();
-        let own_src = self.own.contains(&reset.src.ip());
-        let own_dst = self.own.contains(&reset.dst.ip());
-        let Some(held) = self.held.get_mut(&(reset.src, reset.dst)) else {
-            if own_src && self.sends_traced && self.lossless {
-                note.not_sent_by_stack = true;
-                self.stats.not_sent_by_stack += 1;
+    /// The notes of a cluster of RSTs of one 4-tuple, in time order: one event for one RST,
+    /// or as many events as RSTs paired in time order; anything else is ambiguous.
+    fn join(&mut self, cluster: &[Queued]) -> Vec<KernelNote> {
+        let mut notes = vec![KernelNote::default(); cluster.len()];
+        let (Some(first), Some(last)) = (cluster.first(), cluster.last()) else {
+            return notes;
+        };
+        let own_src = self.own.contains(&first.src.ip());
+        let own_dst = self.own.contains(&first.dst.ip());
+        let silence_proves = own_src && self.sends_traced && self.lossless;
+        let Some(held) = self.held.get_mut(&(first.src, first.dst)) else {
+            if silence_proves {
+                for note in &mut notes {
+                    note.not_sent_by_stack = true;
+                }
+                self.stats.not_sent_by_stack += cluster.len() as u64;
             }
-            return note;
+            return notes;
         };
         held.sort_by_key(|h| h.real_ns);
-        for kind in [ResetEventKind::Sent, ResetEventKind::Received] {
-            let wanted = match kind {
-                ResetEventKind::Sent => own_src,
-                ResetEventKind::Received => own_dst,
-            };
+        let span = (first.ts_ns - WINDOW_NS)..=(last.ts_ns + WINDOW_NS);
+        for (kind, wanted) in [
+            (ResetEventKind::Sent, own_src),
+            (ResetEventKind::Received, own_dst),
+        ] {
             if !wanted {
                 continue;
             }
-            let near: Vec<usize> = held
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| {
-                    h.event.kind == kind && (h.real_ns - reset.ts_ns).abs() <= WINDOW_NS
+            let near =
+                |h: &Held, ts: i64| h.event.kind == kind && (h.real_ns - ts).abs() <= WINDOW_NS;
+            let free: Vec<usize> = (0..held.len())
+                .filter(|&i| {
+                    let h = &held[i];
+                    !h.used && h.event.kind == kind && span.contains(&h.real_ns)
                 })
-                .map(|(i, _)| i)
                 .collect();
-            let free: Vec<usize> = near.iter().copied().filter(|&i| !held[i].used).collect();
-            // One event for one RST; or as many events as RSTs, paired in time order.
-            let chosen = match free.len() {
-                0 => None,
-                1 if rivals == 0 => free.first().copied(),
-                n if n == rivals + 1 => free.first().copied(),
-                _ => {
-                    self.stats.ambiguous += 1;
-                    None
+            let pairs: Vec<Option<usize>> = if free.len() == cluster.len() {
+                cluster
+                    .iter()
+                    .zip(&free)
+                    .map(|(reset, &i)| near(&held[i], reset.ts_ns).then_some(i))
+                    .collect()
+            } else {
+                if !free.is_empty() {
+                    self.stats.ambiguous += cluster.len() as u64;
                 }
+                vec![None; cluster.len()]
             };
-            match (kind, chosen) {
-                (ResetEventKind::Sent, None) => {
-                    if near.is_empty() && self.sends_traced && self.lossless {
+            for ((reset, note), chosen) in cluster.iter().zip(&mut notes).zip(pairs) {
+                let Some(i) = chosen else {
+                    if kind == ResetEventKind::Sent
+                        && free.is_empty()
+                        && silence_proves
+                        && !held.iter().any(|h| near(h, reset.ts_ns))
+                    {
                         note.not_sent_by_stack = true;
                         self.stats.not_sent_by_stack += 1;
                     }
-                }
-                (_, None) => {}
-                (ResetEventKind::Sent, Some(i)) => {
-                    let h = &mut held[i];
-                    h.used = true;
+                    continue;
+                };
+                let h = &mut held[i];
+                h.used = true;
+                let delay_us = (reset.ts_ns - h.real_ns) / 1000;
+                if kind == ResetEventKind::Sent {
                     self.stats.sent_matched += 1;
                     let owner_ran = h.event.in_process_context
                         && h.event
@@ -252,22 +270,19 @@ impl Joiner {
                         reason: h.event.reason.clone(),
                         state: h.event.state.clone(),
                         process: h.process.clone().filter(|_| owner_ran),
-                        delay_us: (reset.ts_ns - h.real_ns) / 1000,
+                        delay_us,
                     });
-                }
-                (ResetEventKind::Received, Some(i)) => {
-                    let h = &mut held[i];
-                    h.used = true;
+                } else {
                     self.stats.received_matched += 1;
                     note.received = Some(ReceivedNote {
                         state: h.event.state.clone(),
                         socket_cookie: h.event.sock_cookie,
-                        delay_us: (reset.ts_ns - h.real_ns) / 1000,
+                        delay_us,
                     });
                 }
             }
         }
-        note
+        notes
     }
 
     /// What the kernel said of the RST at `frame`, once settled.

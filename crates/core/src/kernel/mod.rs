@@ -39,4 +39,6 @@ impl std::fmt::Display for TraceError {
 impl std::error::Error for TraceError {}
 
 #[cfg(test)]
+mod join_tests;
+#[cfg(test)]
 mod tests;
