@@ -508,6 +508,16 @@ fn a_peer_that_stops_answering_keepalives_is_a_keepalive_timeout() {
     let _ = silent_client.wait();
     let reset = assert_kernel_reset(&report, &lab, "TCP_KEEPALIVE_TIMEOUT", "keepalive_timeout");
     assert_eq!(reset["kernel"]["state"], "TCP_ESTABLISHED", "{reset:#}");
+    // Sent from a timer, so no process ran it; the socket snapshot names its user (the
+    // capture runs as nobody and cannot look into root's processes).
+    assert_eq!(reset["kernel"]["owner"]["user"], "root", "{reset:#}");
+    assert!(
+        reset["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("on a socket of a process of user root (as of the socket snapshot"),
+        "{reset:#}"
+    );
 }
 
 #[test]
@@ -547,12 +557,14 @@ fn the_hosts_own_nftables_reject_is_host_firewall_with_no_kernel_event() {
 #[test]
 fn a_reset_from_the_peer_names_the_local_socket_it_killed() {
     let lab = Lab::new();
-    let capture = lab.capture(&[]);
-    let mut srv = server(&lab, 8006, "time.sleep(1)");
+    // As root, the capture may look at every process's sockets.
+    let capture = lab.capture(&["--user", "root"]);
+    let mut srv = server(&lab, 8006, "time.sleep(3)");
+    // Long enough for a socket snapshot to see the connection.
     client(
         &lab,
         8006,
-        "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\ntime.sleep(0.2)\nc.close()",
+        "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\ntime.sleep(1.5)\nc.close()",
     );
     let _ = srv.wait();
     let (report, _) = capture.stop();
@@ -567,6 +579,9 @@ fn a_reset_from_the_peer_names_the_local_socket_it_killed() {
         reset["kernel_receive"]["socket_cookie"].as_u64().is_some(),
         "{reset:#}"
     );
+    let owner = &reset["kernel_receive"]["owner"];
+    assert_eq!(owner["user"], "root", "{reset:#}");
+    assert_eq!(owner["process"]["name"], "python3", "{reset:#}");
     // The peer's own kernel is another host's: its RST is judged from the packets.
     assert!(reset.get("kernel").is_none(), "{reset:#}");
     assert!(

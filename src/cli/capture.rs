@@ -27,6 +27,8 @@ use rstscope_core::{
 mod kernel_tap;
 #[cfg(target_os = "linux")]
 mod privilege;
+#[cfg(target_os = "linux")]
+mod sockets;
 mod watcher;
 use kernel_tap::Tracing;
 use watcher::*;

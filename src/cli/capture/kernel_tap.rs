@@ -24,6 +24,8 @@ pub(super) struct KernelTap {
     drained_ns: i64,
     tracing: KernelTracing,
     failed: bool,
+    #[cfg(target_os = "linux")]
+    sockets: super::sockets::Snapshots,
 }
 
 /// Kernel tracing for this capture: running, or why not.
@@ -109,6 +111,7 @@ fn start_on_this_system(own: Vec<IpAddr>, anonymize: Option<&AnonymizeKey>) -> T
             ..KernelTracing::default()
         },
         failed: false,
+        sockets: super::sockets::Snapshots::default(),
     }))
 }
 
@@ -150,7 +153,40 @@ impl KernelTap {
             return;
         }
         self.drain();
+        #[cfg(target_os = "linux")]
+        if self.anonymizer.is_none() {
+            self.sockets.refresh(self.drained_ns);
+        }
         self.joiner.settle(Some(self.drained_ns), capture_ns);
+        self.attach_owners();
+    }
+
+    /// The owners of the sockets the newly settled RSTs came from or killed, from the
+    /// socket snapshots (not when anonymising: they would name the real host's processes).
+    #[cfg(target_os = "linux")]
+    fn attach_owners(&mut self) {
+        if self.anonymizer.is_some() {
+            return;
+        }
+        for (frame, ts_ns, src, dst) in self.joiner.take_settled() {
+            let Some(note) = self.joiner.note_mut(frame) else {
+                continue;
+            };
+            if let Some(sent) = &mut note.sent
+                && sent.process.is_none()
+                && sent.state.is_some()
+            {
+                sent.owner = self.sockets.owner(src, dst, ts_ns);
+            }
+            if let Some(received) = &mut note.received {
+                received.owner = self.sockets.owner(dst, src, ts_ns);
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn attach_owners(&mut self) {
+        let _ = self.joiner.take_settled();
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -224,6 +260,7 @@ impl KernelTap {
                 Some(self.drained_ns.max(flow.last_ts.0 + SETTLE_NS)),
                 flow.last_ts.0,
             );
+            self.attach_owners();
         }
         for (reset, attribution) in flow.resets.iter().zip(attributions.iter_mut()) {
             let frame = reset.segment.at.frame;
@@ -242,6 +279,7 @@ impl KernelTap {
     pub(super) fn finish(&mut self, capture_ns: i64) {
         self.drain();
         self.joiner.settle(None, capture_ns);
+        self.attach_owners();
     }
 
     /// The tracing's figures for the report.

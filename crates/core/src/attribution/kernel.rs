@@ -18,6 +18,7 @@ const NO_EVENT_RATIO: f64 = 1e-3;
 /// Rewrites `attribution` with what the kernel said of `reset`.
 pub fn apply_kernel(attribution: &mut Attribution, flow: &Flow, reset: &Reset, note: KernelNote) {
     let port = reset.segment.src.port();
+    let at_ns = reset.segment.at.ts.0;
     if let Some(sent) = &note.sent {
         let scenario = sent_scenario(sent, attribution.reckoning.situation);
         let detail = format!(
@@ -42,7 +43,7 @@ pub fn apply_kernel(attribution: &mut Attribution, flow: &Flow, reset: &Reset, n
             Signal::KernelSent,
             detail,
         );
-        attribution.explanation = sent_explanation(sent, scenario, port);
+        attribution.explanation = sent_explanation(sent, scenario, port, at_ns);
         attribution.advice = vec![sent_advice(scenario, port)];
     } else if note.not_sent_by_stack {
         decide(
@@ -68,7 +69,7 @@ pub fn apply_kernel(attribution: &mut Attribution, flow: &Flow, reset: &Reset, n
             ratio: 1.0,
             counted: false,
             detail: format!(
-                "it reset this host's socket {} ({side} end){}{}",
+                "it reset this host's socket {} ({side} end){}{}{}",
                 reset.dst,
                 received
                     .state
@@ -77,6 +78,13 @@ pub fn apply_kernel(attribution: &mut Attribution, flow: &Flow, reset: &Reset, n
                 received
                     .socket_cookie
                     .map_or_else(String::new, |c| format!(", socket cookie {c}")),
+                received
+                    .owner
+                    .as_ref()
+                    .map_or_else(String::new, |owner| format!(
+                        ", owned by {owner} (as of {})",
+                        before(owner.as_of_ns, at_ns)
+                    )),
             ),
             group: None,
         });
@@ -94,7 +102,7 @@ fn sent_scenario(sent: &SentNote, situation: Situation) -> Scenario {
     }
 }
 
-fn sent_explanation(sent: &SentNote, scenario: Scenario, port: u16) -> String {
+fn sent_explanation(sent: &SentNote, scenario: Scenario, port: u16, at_ns: i64) -> String {
     let reason = sent.reason.as_deref().unwrap_or("no reason on this kernel");
     match (scenario, &sent.process) {
         (Scenario::Refused, _) => format!(
@@ -110,9 +118,14 @@ fn sent_explanation(sent: &SentNote, scenario: Scenario, port: u16) -> String {
             "{process} aborted the connection (close() with SO_LINGER {{1, 0}}, or an abortive shutdown): {reason}."
         ),
         (Scenario::Kernel(kind), process) => {
-            let by = process
-                .as_ref()
-                .map_or_else(String::new, |p| format!(", in a system call of {p}"));
+            let by = match (process, &sent.owner) {
+                (Some(p), _) => format!(", in a system call of {p}"),
+                (None, Some(owner)) => format!(
+                    ", on a socket of {owner} (as of {})",
+                    before(owner.as_of_ns, at_ns)
+                ),
+                (None, None) => String::new(),
+            };
             format!(
                 "This host's kernel sent the reset because {}{by}: {reason}.",
                 kind.meaning()
@@ -168,5 +181,15 @@ fn micros(us: i64) -> String {
         format!("{:.1} ms", us as f64 / 1000.0)
     } else {
         format!("{us} µs")
+    }
+}
+
+/// How long before the RST a snapshot was taken, in words.
+fn before(as_of_ns: i64, at_ns: i64) -> String {
+    let secs = (at_ns - as_of_ns) as f64 / 1e9;
+    if secs >= 0.0 {
+        format!("the socket snapshot {secs:.1} s before the reset")
+    } else {
+        format!("the socket snapshot {:.1} s after the reset", -secs)
     }
 }

@@ -66,6 +66,8 @@ pub struct Joiner {
     order: VecDeque<(i64, (SocketAddr, SocketAddr))>,
     queued: VecDeque<Queued>,
     notes: HashMap<u64, KernelNote>,
+    /// RSTs given a note since `take_settled`.
+    settled: Vec<Queued>,
     /// False once the kernel (or the join) lost an event: a RST without one then proves
     /// nothing.
     lossless: bool,
@@ -82,6 +84,7 @@ impl Joiner {
             order: VecDeque::new(),
             queued: VecDeque::new(),
             notes: HashMap::new(),
+            settled: Vec::new(),
             lossless: true,
             sends_traced,
             stats: JoinStats::default(),
@@ -167,6 +170,7 @@ impl Joiner {
                     for (reset, note) in cluster.iter().zip(self.join(cluster)) {
                         if !note.is_empty() {
                             self.notes.insert(reset.frame, note);
+                            self.settled.push(*reset);
                         }
                     }
                     start = end;
@@ -270,6 +274,7 @@ impl Joiner {
                         reason: h.event.reason.clone(),
                         state: h.event.state.clone(),
                         process: h.process.clone().filter(|_| owner_ran),
+                        owner: None,
                         delay_us,
                     });
                 } else {
@@ -277,12 +282,26 @@ impl Joiner {
                     note.received = Some(ReceivedNote {
                         state: h.event.state.clone(),
                         socket_cookie: h.event.sock_cookie,
+                        owner: None,
                         delay_us,
                     });
                 }
             }
         }
         notes
+    }
+
+    /// The RSTs given a note since the last call, as (frame, time, source, destination),
+    /// with their notes to add to (a socket's owner).
+    pub fn take_settled(&mut self) -> Vec<(u64, i64, SocketAddr, SocketAddr)> {
+        std::mem::take(&mut self.settled)
+            .into_iter()
+            .map(|q| (q.frame, q.ts_ns, q.src, q.dst))
+            .collect()
+    }
+
+    pub fn note_mut(&mut self, frame: u64) -> Option<&mut KernelNote> {
+        self.notes.get_mut(&frame)
     }
 
     /// What the kernel said of the RST at `frame`, once settled.

@@ -23,7 +23,7 @@ pub use events::{ResetDecoder, ResetEvent, ResetEventKind};
 pub use format::{EventFormat, Field};
 pub use join::Joiner;
 pub use meaning::KernelScenario;
-pub use note::{KernelNote, KernelTracing, Process, ReceivedNote, SentNote};
+pub use note::{KernelNote, KernelTracing, Process, ReceivedNote, SentNote, SocketOwner};
 pub use ring::Page;
 
 /// A format file or trace page that does not parse: what was wrong, in words.

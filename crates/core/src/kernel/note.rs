@@ -13,6 +13,29 @@ impl std::fmt::Display for Process {
     }
 }
 
+/// Who owned a local socket, from a snapshot of the host's sockets (`/proc/net/tcp`) taken
+/// before the RST, and the process found holding it then, when this process could look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOwner {
+    pub uid: u32,
+    pub user: Option<String>,
+    pub inode: u64,
+    pub process: Option<Process>,
+    /// The snapshot's time, on the capture's clock (nanoseconds since the epoch).
+    pub as_of_ns: i64,
+}
+
+impl std::fmt::Display for SocketOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.process, &self.user) {
+            (Some(process), Some(user)) => write!(f, "{process} (user {user})"),
+            (Some(process), None) => write!(f, "{process} (uid {})", self.uid),
+            (None, Some(user)) => write!(f, "a process of user {user}"),
+            (None, None) => write!(f, "a process of uid {}", self.uid),
+        }
+    }
+}
+
 /// This host's stack sent the RST (`tcp:tcp_send_reset`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentNote {
@@ -23,6 +46,8 @@ pub struct SentNote {
     /// The process whose system call sent it, when the event fired inside one that owns
     /// the socket (close, shutdown); None otherwise.
     pub process: Option<Process>,
+    /// The socket's owner from a snapshot, when the event fired outside the owner's call.
+    pub owner: Option<SocketOwner>,
     /// The packet's capture time minus the event's, in microseconds.
     pub delay_us: i64,
 }
@@ -34,6 +59,8 @@ pub struct ReceivedNote {
     pub state: Option<String>,
     /// The kernel's socket cookie (`ss -e` prints it as `sk:`).
     pub socket_cookie: Option<u64>,
+    /// The socket's owner from a snapshot taken before the RST.
+    pub owner: Option<SocketOwner>,
     pub delay_us: i64,
 }
 

@@ -268,8 +268,25 @@ pub struct KernelSentReport {
     /// The process whose system call sent it, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessReport>,
+    /// The socket's owner from a snapshot, when the event fired outside the owner's call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerReport>,
     /// The packet's capture time minus the event's, in milliseconds.
     pub delay_ms: f64,
+}
+
+/// A local socket's owner, from a snapshot of the host's sockets taken before the RST.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerReport {
+    pub uid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    pub inode: u64,
+    /// The process found holding the socket (root can look at every process's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessReport>,
+    /// The snapshot's time.
+    pub as_of: String,
 }
 
 /// `tcp:tcp_receive_reset`, matched to the RST.
@@ -280,6 +297,8 @@ pub struct KernelReceiveReport {
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket_cookie: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerReport>,
     pub delay_ms: f64,
 }
 

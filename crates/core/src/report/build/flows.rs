@@ -96,6 +96,23 @@ pub(super) fn mark_follow_ups(mut resets: Vec<ResetReport>) -> Vec<ResetReport> 
     resets
 }
 
+fn process_report(process: &crate::kernel::Process) -> crate::report::ProcessReport {
+    crate::report::ProcessReport {
+        pid: process.pid,
+        name: process.name.clone(),
+    }
+}
+
+fn owner_report(owner: &crate::kernel::SocketOwner) -> crate::report::OwnerReport {
+    crate::report::OwnerReport {
+        uid: owner.uid,
+        user: owner.user.clone(),
+        inode: owner.inode,
+        process: owner.process.as_ref().map(process_report),
+        as_of: format_ts(crate::Timestamp(owner.as_of_ns)),
+    }
+}
+
 /// The report form of one reset.
 pub(in crate::report) fn reset_report(
     flow: &Flow,
@@ -180,10 +197,8 @@ pub(in crate::report) fn reset_report(
                 event: "tcp_send_reset",
                 reason: sent.reason.clone(),
                 state: sent.state.clone(),
-                process: sent.process.as_ref().map(|p| crate::report::ProcessReport {
-                    pid: p.pid,
-                    name: p.name.clone(),
-                }),
+                process: sent.process.as_ref().map(process_report),
+                owner: sent.owner.as_ref().map(owner_report),
                 delay_ms: round_to(sent.delay_us as f64 / 1000.0, 3),
             }),
         kernel_receive: attribution
@@ -194,6 +209,7 @@ pub(in crate::report) fn reset_report(
                 event: "tcp_receive_reset",
                 state: received.state.clone(),
                 socket_cookie: received.socket_cookie,
+                owner: received.owner.as_ref().map(owner_report),
                 delay_ms: round_to(received.delay_us as f64 / 1000.0, 3),
             }),
     }
