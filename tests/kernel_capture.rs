@@ -412,6 +412,58 @@ fn a_refused_connection_is_the_kernels_no_socket_answer() {
 }
 
 #[test]
+fn an_ipv6_refusal_and_an_ipv4_refusal_by_a_dual_stack_socket_are_matched() {
+    let lab = Lab::new();
+    let n = lab.ip_a.rsplit('.').next().unwrap_or("1").to_string();
+    let (v6_a, v6_b) = (format!("2001:db8::{n}"), format!("2001:db8::1:{n}"));
+    let peer = lab.veth.replacen("ka", "kb", 1);
+    ok(&[
+        "ip",
+        "-n",
+        &lab.a,
+        "addr",
+        "add",
+        &format!("{v6_a}/64"),
+        "dev",
+        &lab.veth,
+        "nodad",
+    ]);
+    ok(&[
+        "ip",
+        "-n",
+        &lab.b,
+        "addr",
+        "add",
+        &format!("{v6_b}/64"),
+        "dev",
+        &peer,
+        "nodad",
+    ]);
+    let capture = lab.capture(&[]);
+    lab.python(
+        &lab.b,
+        &format!(
+            "import socket\ns=socket.socket(socket.AF_INET6)\ntry: s.connect(('{v6_a}', 9))\nexcept ConnectionRefusedError: pass"
+        ),
+    );
+    // A dual-stack listener that aborts an IPv4 connection: the kernel stores its addresses
+    // v4-mapped.
+    let mut srv = lab.python_bg(
+        &lab.a,
+        "import socket, struct, time\nl=socket.socket(socket.AF_INET6)\nl.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\nl.bind(('::', 8010))\nl.listen()\nc,_=l.accept()\nc.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\nc.close()\ntime.sleep(0.5)",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    client(&lab, 8010, "time.sleep(0.5)");
+    let _ = srv.wait();
+    let (report, _) = capture.stop();
+    let v6 = resets_from(&report, &v6_a);
+    assert_eq!(v6.len(), 1, "{report:#}");
+    assert_eq!(v6[0]["kernel"]["reason"], "NO_SOCKET", "{:#}", v6[0]);
+    assert_eq!(v6[0]["scenario"], "refused");
+    assert_kernel_reset(&report, &lab, "TCP_STATE", "abortive_close");
+}
+
+#[test]
 fn closing_with_unread_data_is_abort_on_close_by_the_closing_process() {
     let lab = Lab::new();
     let capture = lab.capture(&[]);

@@ -447,3 +447,83 @@ fn resets_stepping_through_the_window_corroborate_an_injection() {
         assert_ne!(a.verdict, Verdict::Peer);
     }
 }
+
+/// The kernel's word decides: a reset it says its stack sent is the peer's, named after the
+/// reason, whatever the packets suggested; one with this host's address and no event is the
+/// host firewall's.
+#[test]
+fn the_kernels_word_replaces_the_guess() {
+    use crate::kernel::{KernelNote, Process, SentNote};
+    let sent = |reason: &str, process: Option<Process>| KernelNote {
+        sent: Some(SentNote {
+            reason: Some(reason.to_string()),
+            state: Some("TCP_ESTABLISHED".to_string()),
+            process,
+            owner: None,
+            delay_us: 12,
+        }),
+        ..KernelNote::default()
+    };
+    // A refusal with a TTL that alone would point at a device.
+    let refusal = [
+        at(c(S, 100, 0, 0), 1.0),
+        at(
+            Step {
+                ttl: 250,
+                ..s(R | A, 0, 101, 0)
+            },
+            1.1,
+        ),
+    ];
+    let flows = analyze(&refusal);
+    let (flow, attributions) = &flows[0];
+    let mut attribution = attributions[0].clone();
+    apply_kernel(
+        &mut attribution,
+        flow,
+        &flow.resets[0],
+        sent("NO_SOCKET", None),
+    );
+    assert_eq!(
+        (attribution.verdict, attribution.scenario),
+        (Verdict::Peer, Scenario::Refused)
+    );
+    assert!(attribution.confidence >= 0.99);
+    assert_eq!(attribution.evidence[0].signal, Signal::KernelSent);
+    assert!(attribution.evidence[1..].iter().all(|e| !e.counted));
+    assert!(attribution.device_hops.is_none());
+
+    // An abort mid-stream, in the closing process's own call.
+    let abort = with(exchange(), &[at(s(R | A, 1501, 201, 0), 60.0)]);
+    let flows = analyze(&abort);
+    let (flow, attributions) = &flows[0];
+    let mut attribution = attributions[0].clone();
+    let python = Process {
+        pid: 2997,
+        name: "python3".to_string(),
+    };
+    apply_kernel(
+        &mut attribution,
+        flow,
+        &flow.resets[0],
+        sent("TCP_ABORT_ON_CLOSE", Some(python)),
+    );
+    assert_eq!(attribution.scenario.as_str(), "abort_on_close");
+    assert_eq!(
+        attribution.explanation,
+        "python3[2997] closed the socket with received data it had not read: TCP_ABORT_ON_CLOSE."
+    );
+
+    // No event for a RST with this host's address.
+    let mut attribution = attributions[0].clone();
+    let silent = KernelNote {
+        not_sent_by_stack: true,
+        ..KernelNote::default()
+    };
+    apply_kernel(&mut attribution, flow, &flow.resets[0], silent);
+    assert_eq!(
+        (attribution.verdict, attribution.scenario),
+        (Verdict::Peer, Scenario::HostFirewall)
+    );
+    assert_eq!(attribution.evidence[0].signal, Signal::KernelNoEvent);
+}

@@ -146,7 +146,11 @@ fn sockaddr(b: &[u8]) -> Option<SocketAddr> {
     let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
     let ip = match family {
         AF_INET => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(b.get(4..8)?).ok()?)),
-        AF_INET6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(8..24)?).ok()?)),
+        // A dual-stack socket's IPv4 peer is stored v4-mapped; its packets are IPv4.
+        AF_INET6 => {
+            let ip = Ipv6Addr::from(<[u8; 16]>::try_from(b.get(8..24)?).ok()?);
+            ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4)
+        }
         _ => return None,
     };
     Some(SocketAddr::new(ip, port))

@@ -19,8 +19,12 @@ use super::note::{KernelNote, Process, ReceivedNote, SentNote};
 /// How far apart in time an event and its packet may be (clocks related through
 /// CLOCK_MONOTONIC and CLOCK_REALTIME, read microseconds apart).
 pub const WINDOW_NS: i64 = 5_000_000;
+/// A lone RST of its 4-tuple is joined to the one event of that tuple this near, when no
+/// other RST or event of the tuple is near either: a unique 4-tuple within this time is the
+/// same reset, whatever jitter moved the two clocks' readings apart.
+pub const LONE_WINDOW_NS: i64 = 50_000_000;
 /// How long after a RST's capture time the pipes must have been read before it is settled.
-pub const SETTLE_NS: i64 = 20_000_000;
+pub const SETTLE_NS: i64 = 60_000_000;
 /// How long an event is kept after the capture has read past its time.
 const KEEP_NS: i64 = 2_000_000_000;
 /// Events held at most (a storm the capture reads slowly): beyond it the oldest go, and the
@@ -167,7 +171,8 @@ impl Joiner {
                     || resets[end].ts_ns - resets[end - 1].ts_ns > 2 * WINDOW_NS;
                 if split {
                     let cluster = &resets[start..end];
-                    for (reset, note) in cluster.iter().zip(self.join(cluster)) {
+                    let times: Vec<i64> = resets.iter().map(|r| r.ts_ns).collect();
+                    for (reset, note) in cluster.iter().zip(self.join(cluster, &times)) {
                         if !note.is_empty() {
                             self.notes.insert(reset.frame, note);
                             self.settled.push(*reset);
@@ -202,7 +207,9 @@ impl Joiner {
 
     /// The notes of a cluster of RSTs of one 4-tuple, in time order: one event for one RST,
     /// or as many events as RSTs paired in time order; anything else is ambiguous.
-    fn join(&mut self, cluster: &[Queued]) -> Vec<KernelNote> {
+    ///
+    /// `times`: every RST of the tuple being settled, for the lone-RST rule.
+    fn join(&mut self, cluster: &[Queued], times: &[i64]) -> Vec<KernelNote> {
         let mut notes = vec![KernelNote::default(); cluster.len()];
         let (Some(first), Some(last)) = (cluster.first(), cluster.last()) else {
             return notes;
@@ -236,7 +243,30 @@ impl Joiner {
                     !h.used && h.event.kind == kind && span.contains(&h.real_ns)
                 })
                 .collect();
-            let pairs: Vec<Option<usize>> = if free.len() == cluster.len() {
+            let lone = |h: &Held, ts: i64| {
+                h.event.kind == kind && (h.real_ns - ts).abs() <= LONE_WINDOW_NS
+            };
+            let pairs: Vec<Option<usize>> = if free.is_empty() && cluster.len() == 1 {
+                // Nothing within WINDOW_NS: the one event of the tuple a little farther, if
+                // the RST and the event are each alone in that time.
+                let ts = first.ts_ns;
+                let candidates: Vec<usize> =
+                    (0..held.len()).filter(|&i| lone(&held[i], ts)).collect();
+                let rivals = times
+                    .iter()
+                    .filter(|&&t| (t - ts).abs() <= LONE_WINDOW_NS)
+                    .count()
+                    > 1
+                    || self.queued.iter().any(|q| {
+                        q.src == first.src
+                            && q.dst == first.dst
+                            && (q.ts_ns - ts).abs() <= LONE_WINDOW_NS
+                    });
+                match candidates.as_slice() {
+                    [i] if !rivals && !held[*i].used => vec![Some(*i)],
+                    _ => vec![None],
+                }
+            } else if free.len() == cluster.len() {
                 cluster
                     .iter()
                     .zip(&free)
@@ -253,7 +283,7 @@ impl Joiner {
                     if kind == ResetEventKind::Sent
                         && free.is_empty()
                         && silence_proves
-                        && !held.iter().any(|h| near(h, reset.ts_ns))
+                        && !held.iter().any(|h| lone(h, reset.ts_ns))
                     {
                         note.not_sent_by_stack = true;
                         self.stats.not_sent_by_stack += 1;

@@ -98,10 +98,32 @@ fn two_rsts_of_one_tuple_with_one_event_between_them_are_ambiguous() {
 }
 
 #[test]
-fn an_event_too_far_in_time_does_not_match_and_the_rst_is_the_host_firewalls() {
+fn a_lone_rst_takes_the_lone_event_of_its_tuple_a_little_farther_in_time() {
     let mut joiner = Joiner::new(own(), true);
     let (src, dst) = (format!("{HOST}:81"), "192.0.2.9:5000");
     joiner.event(sent(&src, dst, "NO_SOCKET", false), T - 3 * WINDOW_NS, None);
+    joiner.reset(1, T, addr(&src), addr(dst));
+    joiner.settle(None, T);
+    let note = joiner.take(1).unwrap_or_default();
+    assert_eq!(note.sent.map(|s| s.delay_us), Some(15_000));
+    // Not when another RST of the tuple is that near: which is whose cannot be told.
+    let mut joiner = Joiner::new(own(), true);
+    joiner.event(sent(&src, dst, "NO_SOCKET", false), T - 3 * WINDOW_NS, None);
+    joiner.reset(1, T, addr(&src), addr(dst));
+    joiner.reset(2, T + 30 * MS, addr(&src), addr(dst));
+    joiner.settle(None, T);
+    assert!(joiner.note(1).is_none() && joiner.note(2).is_none());
+}
+
+#[test]
+fn an_event_too_far_in_time_does_not_match_and_the_rst_is_the_host_firewalls() {
+    let mut joiner = Joiner::new(own(), true);
+    let (src, dst) = (format!("{HOST}:81"), "192.0.2.9:5000");
+    joiner.event(
+        sent(&src, dst, "NO_SOCKET", false),
+        T - 30 * WINDOW_NS,
+        None,
+    );
     joiner.reset(1, T, addr(&src), addr(dst));
     joiner.settle(None, T);
     let note = joiner.take(1).unwrap_or_default();
