@@ -277,6 +277,11 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         drops.by_kernel,
         drops.by_interface
     );
+    if let Some(tracing) = stats.inputs.first().and_then(|input| input.kernel.as_ref())
+        && tracing.state != "off"
+    {
+        let _ = writeln!(io::stderr(), "rstscope: {}", tracing.summary());
+    }
     if let Some(err) = watcher.error.take() {
         return Err(out.failed(err));
     }

@@ -82,22 +82,7 @@ fn start_on_this_system(own: Vec<IpAddr>, anonymize: Option<&AnonymizeKey>) -> T
         Ok(instance) => instance,
         Err(err) => return off(format!("the tracepoints could not be used: {err}")),
     };
-    let (state, detail) = match instance.send_decoder() {
-        Some(decoder) if !decoder.has_reasons() => (
-            "partial",
-            "this kernel's tcp_send_reset names no reason (reasons came in Linux 6.10): resets this host sends are confirmed without one".to_string(),
-        ),
-        Some(decoder)
-            if !decoder
-                .format()
-                .symbol_names("reason")
-                .contains(&"TCP_ABORT_ON_CLOSE") =>
-        (
-            "partial",
-            "this kernel names reasons only for resets that answer segments (those of closes and aborts came in Linux 6.12)".to_string(),
-        ),
-        _ => ("on", String::new()),
-    };
+    let (state, detail) = state_of(instance.send_decoder());
     let sends_traced = instance.send_decoder().is_some();
     Tracing::On(Box::new(KernelTap {
         instance,
@@ -113,6 +98,33 @@ fn start_on_this_system(own: Vec<IpAddr>, anonymize: Option<&AnonymizeKey>) -> T
         failed: false,
         sockets: super::sockets::Snapshots::default(),
     }))
+}
+
+/// How complete the kernel's word is, from its `tcp_send_reset` format.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn state_of(send: Option<&rstscope_core::kernel::ResetDecoder>) -> (&'static str, String) {
+    match send {
+        None => (
+            "partial",
+            "this kernel has no tcp_send_reset: resets this host sends are not confirmed".to_string(),
+        ),
+        Some(decoder) if !decoder.has_reasons() => (
+            "partial",
+            "this kernel's tcp_send_reset names no reason (reasons came in Linux 6.10): resets this host sends are confirmed without one".to_string(),
+        ),
+        Some(decoder)
+            if !decoder
+                .format()
+                .symbol_names("reason")
+                .contains(&"TCP_ABORT_ON_CLOSE") =>
+        {
+            (
+                "partial",
+                "this kernel names reasons only for resets that answer segments (those of closes and aborts came in Linux 6.12)".to_string(),
+            )
+        }
+        Some(_) => ("on", String::new()),
+    }
 }
 
 /// The instance's ring buffer per CPU: a storm of 50,000 resets in a second fits.
@@ -309,5 +321,39 @@ impl KernelTap {
             resets_not_sent_by_stack: stats.not_sent_by_stack,
             ..self.tracing.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstscope_core::kernel::{EventFormat, ResetDecoder, ResetEventKind};
+
+    fn send_format(version: &str) -> ResetDecoder {
+        let path = format!(
+            "{}/tests/data/kernel-formats/{version}/tcp_send_reset.format",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let format = EventFormat::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        ResetDecoder::new(format, ResetEventKind::Sent)
+    }
+
+    /// On from 6.12; partial on 6.10 (no reasons for closes) and 6.1 (no reasons at all).
+    #[test]
+    fn the_start_line_says_how_complete_the_kernels_word_is() {
+        assert_eq!(state_of(Some(&send_format("6.18"))).0, "on");
+        assert_eq!(state_of(Some(&send_format("6.12"))).0, "on");
+        let (state, detail) = state_of(Some(&send_format("6.10")));
+        assert_eq!(state, "partial");
+        assert!(detail.contains("6.12"), "{detail}");
+        let (state, detail) = state_of(Some(&send_format("6.1")));
+        assert_eq!(state, "partial");
+        assert!(detail.contains("no reason"), "{detail}");
+        let off = start(false, Vec::new(), None);
+        assert_eq!(
+            off.start_line(),
+            "rstscope: kernel reset tracing off: --no-kernel"
+        );
     }
 }

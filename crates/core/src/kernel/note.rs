@@ -98,3 +98,21 @@ pub struct KernelTracing {
     /// Captured RSTs with this host's address its stack did not send (`host_firewall`).
     pub resets_not_sent_by_stack: u64,
 }
+
+impl KernelTracing {
+    /// One line for a report's inputs: "kernel tracing on: 4 events read, 0 lost; ...".
+    pub fn summary(&self) -> String {
+        if self.state == "off" {
+            return format!("kernel tracing off ({})", self.detail);
+        }
+        format!(
+            "kernel tracing {}: {} events read, {} lost; {} resets sent by this host's stack, {} reset its sockets, {} with its address not sent by its stack",
+            self.state,
+            self.events_read,
+            self.events_lost,
+            self.resets_sent_by_stack,
+            self.resets_received_by_sockets,
+            self.resets_not_sent_by_stack
+        )
+    }
+}

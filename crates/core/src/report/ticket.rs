@@ -267,6 +267,9 @@ fn write_inputs(
                     input.dropped_by_interface.unwrap_or(0)
                 ));
             }
+            if let Some(tracing) = &input.kernel_tracing {
+                read.push_str(&format!("; {}", m.escape(&tracing.summary())));
+            }
             vec![
                 m.code(&display_path(&input.path)),
                 m.escape(&input.link_type),

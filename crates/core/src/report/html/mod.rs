@@ -168,13 +168,13 @@ fn write_inputs(inputs: &[InputReport], view: &View, out: &mut dyn Write) -> io:
             input.truncated_packets,
             input.undecodable_packets,
             if input.complete { "yes" } else { "no: cut off" },
-            dropped_text(input),
+            escape(&dropped_text(input)),
         )?;
     }
     writeln!(out, "</table>")
 }
 
-/// Live-capture drops, or "-" when the input is a file (or nothing was counted).
+/// Live-capture drops and kernel tracing, or "-" when the input is a file.
 fn dropped_text(input: &InputReport) -> String {
     let parts: Vec<String> = [
         ("by kernel", input.dropped_by_kernel),
@@ -182,6 +182,7 @@ fn dropped_text(input: &InputReport) -> String {
     ]
     .iter()
     .filter_map(|(by, n)| n.map(|n| format!("{n} {by}")))
+    .chain(input.kernel_tracing.as_ref().map(|t| t.summary()))
     .collect();
     if parts.is_empty() {
         "-".to_string()
