@@ -344,6 +344,17 @@ fn assert_kernel_reset(report: &Value, lab: &Lab, reason: &str, scenario: &str) 
     reset
 }
 
+/// A capture on A while B connects to a server there, each side running its python3 lines
+/// (`c`: the connection); the report once both are done.
+fn exchange(lab: &Lab, extra: &[&str], port: u16, server_then: &str, client_then: &str) -> Value {
+    let capture = lab.capture(extra);
+    let mut srv = server(lab, port, server_then);
+    client(lab, port, client_then);
+    let _ = srv.wait();
+    let (report, _) = capture.stop();
+    report
+}
+
 /// A server on A that accepts one connection and then does `then` with it (`c`).
 fn server(lab: &Lab, port: u16, then: &str) -> Child {
     let mut child = lab.python_bg(
@@ -466,11 +477,13 @@ fn an_ipv6_refusal_and_an_ipv4_refusal_by_a_dual_stack_socket_are_matched() {
 #[test]
 fn closing_with_unread_data_is_abort_on_close_by_the_closing_process() {
     let lab = Lab::new();
-    let capture = lab.capture(&[]);
-    let mut srv = server(&lab, 8001, "time.sleep(0.3)\nc.close()");
-    client(&lab, 8001, "c.sendall(b'hello!')\ntime.sleep(1)");
-    let _ = srv.wait();
-    let (report, _) = capture.stop();
+    let report = exchange(
+        &lab,
+        &[],
+        8001,
+        "time.sleep(0.3)\nc.close()",
+        "c.sendall(b'hello!')\ntime.sleep(1)",
+    );
     let reset = assert_kernel_reset(&report, &lab, "TCP_ABORT_ON_CLOSE", "abort_on_close");
     assert_eq!(reset["kernel"]["process"]["name"], "python3", "{reset:#}");
     let explanation = reset["explanation"].as_str().unwrap();
@@ -483,15 +496,13 @@ fn closing_with_unread_data_is_abort_on_close_by_the_closing_process() {
 #[test]
 fn linger_zero_is_an_abortive_close() {
     let lab = Lab::new();
-    let capture = lab.capture(&[]);
-    let mut srv = server(
+    let report = exchange(
         &lab,
+        &[],
         8002,
         "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\ntime.sleep(0.2)\nc.close()",
+        "time.sleep(1)",
     );
-    client(&lab, 8002, "time.sleep(1)");
-    let _ = srv.wait();
-    let (report, _) = capture.stop();
     let reset = assert_kernel_reset(&report, &lab, "TCP_STATE", "abortive_close");
     assert_eq!(reset["kernel"]["process"]["name"], "python3", "{reset:#}");
 }
@@ -499,15 +510,13 @@ fn linger_zero_is_an_abortive_close() {
 #[test]
 fn data_after_the_application_closed_is_abort_on_data() {
     let lab = Lab::new();
-    let capture = lab.capture(&[]);
-    let mut srv = server(&lab, 8003, "c.shutdown(socket.SHUT_RDWR)\ntime.sleep(1)");
-    client(
+    let report = exchange(
         &lab,
+        &[],
         8003,
+        "c.shutdown(socket.SHUT_RDWR)\ntime.sleep(1)",
         "assert c.recv(10) == b''\ntime.sleep(0.1)\nc.send(b'late')\ntime.sleep(0.3)",
     );
-    let _ = srv.wait();
-    let (report, _) = capture.stop();
     let reset = assert_kernel_reset(&report, &lab, "TCP_ABORT_ON_DATA", "abort_on_data");
     // Sent from the softirq that took the data: no owner to name.
     assert!(reset["kernel"].get("process").is_none(), "{reset:#}");
@@ -516,15 +525,13 @@ fn data_after_the_application_closed_is_abort_on_data() {
 #[test]
 fn data_to_a_closed_connection_in_time_wait_is_the_timewait_sockets_answer() {
     let lab = Lab::new();
-    let capture = lab.capture(&[]);
-    let mut srv = server(&lab, 8004, "c.close()");
-    client(
+    let report = exchange(
         &lab,
+        &[],
         8004,
+        "c.close()",
         "assert c.recv(10) == b''\ntime.sleep(0.2)\nc.send(b'late')\ntime.sleep(0.3)",
     );
-    let _ = srv.wait();
-    let (report, _) = capture.stop();
     assert_kernel_reset(&report, &lab, "TCP_TIMEWAIT_SOCKET", "time_wait");
 }
 
@@ -609,17 +616,15 @@ fn the_hosts_own_nftables_reject_is_host_firewall_with_no_kernel_event() {
 #[test]
 fn a_reset_from_the_peer_names_the_local_socket_it_killed() {
     let lab = Lab::new();
-    // As root, the capture may look at every process's sockets.
-    let capture = lab.capture(&["--user", "root"]);
-    let mut srv = server(&lab, 8006, "time.sleep(3)");
-    // Long enough for a socket snapshot to see the connection.
-    client(
+    // As root, the capture may look at every process's sockets; the client waits long
+    // enough for a socket snapshot to see the connection before it aborts.
+    let report = exchange(
         &lab,
+        &["--user", "root"],
         8006,
+        "time.sleep(3)",
         "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\ntime.sleep(1.5)\nc.close()",
     );
-    let _ = srv.wait();
-    let (report, _) = capture.stop();
     let from_peer = resets_from(&report, &lab.ip_b);
     assert_eq!(from_peer.len(), 1, "{report:#}");
     let reset = &from_peer[0];
