@@ -57,7 +57,7 @@ impl Lab {
     fn new() -> Lab {
         let lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         assert_eq!(
-            nix_euid(),
+            effective_uid(),
             0,
             "the kernel tracing tests need root: run `sudo -E cargo test --test kernel_capture`"
         );
@@ -197,7 +197,7 @@ impl Drop for Lab {
     }
 }
 
-fn nix_euid() -> u32 {
+fn effective_uid() -> u32 {
     status_uid(std::process::id()).unwrap_or(u32::MAX)
 }
 

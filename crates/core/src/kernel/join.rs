@@ -349,8 +349,11 @@ impl Joiner {
         !self.queued.is_empty()
     }
 
-    /// True when `frame` is queued, not yet settled.
+    /// True when `frame` is queued, not yet settled. RSTs are queued in capture order, so
+    /// their frame numbers ascend: a binary search, as this is asked for every finished flow.
     pub fn is_queued(&self, frame: u64) -> bool {
-        self.queued.iter().any(|q| q.frame == frame)
+        self.queued
+            .binary_search_by_key(&frame, |q| q.frame)
+            .is_ok()
     }
 }

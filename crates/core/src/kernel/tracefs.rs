@@ -78,14 +78,22 @@ pub fn remove_instance_of(pid: u32) {
     if !dir.exists() {
         return;
     }
+    disable_and_remove(&dir, 100);
+}
+
+/// Turns an instance's two events off and removes its directory, trying `attempts` times 10 ms
+/// apart (it goes only once every pipe of it is closed).
+fn disable_and_remove(dir: &Path, attempts: u32) {
     for name in ["tcp_send_reset", "tcp_receive_reset"] {
         let _ = fs::write(dir.join(format!("events/tcp/{name}/enable")), "0");
     }
-    for _ in 0..100 {
-        if fs::remove_dir(&dir).is_ok() || !dir.exists() {
+    for attempt in 0..attempts {
+        if fs::remove_dir(dir).is_ok() || !dir.exists() {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        if attempt + 1 < attempts {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
@@ -233,12 +241,9 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        for name in ["tcp_send_reset", "tcp_receive_reset"] {
-            let _ = fs::write(self.dir.join(format!("events/tcp/{name}/enable")), "0");
-        }
         // The pipes must be closed before the directory can go.
         self.pipes.clear();
         self.stats.clear();
-        let _ = fs::remove_dir(&self.dir);
+        disable_and_remove(&self.dir, 1);
     }
 }
