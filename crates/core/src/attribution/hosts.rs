@@ -75,6 +75,47 @@ pub(crate) struct HostFacts {
     pub packets: u32,
     /// The TTLs of the RSTs carrying the host's address (for a host that sent nothing else).
     pub reset_ttl: TtlSummary,
+    /// IPv6 flow labels: the host's ordinary segments with and without one, and its
+    /// refusal-shaped RSTs (RST+ACK at sequence 0, the answer to a SYN) that carried one.
+    pub labels: HostLabels,
+}
+
+/// How a host labels its IPv6 packets (RFC 6437), from every packet of it in the capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HostLabels {
+    pub labelled: u32,
+    pub unlabelled: u32,
+    pub labelled_refusals: u32,
+}
+
+impl HostLabels {
+    fn note(&mut self, segment: &Segment) {
+        if !segment.src.is_ipv6() {
+            return;
+        }
+        let labelled = segment.ip.flow_label != 0;
+        if segment.flags.rst() {
+            if labelled && is_refusal_shaped(segment.flags, segment.seq) {
+                self.labelled_refusals = self.labelled_refusals.saturating_add(1);
+            }
+        } else if labelled {
+            self.labelled = self.labelled.saturating_add(1);
+        } else {
+            self.unlabelled = self.unlabelled.saturating_add(1);
+        }
+    }
+
+    /// True when the host labelled every ordinary packet (two or more) and answered at least
+    /// one SYN with a labelled RST: its stack labels even the resets of its control path.
+    pub(crate) fn labels_its_refusals(&self) -> bool {
+        self.labelled >= 2 && self.unlabelled == 0 && self.labelled_refusals > 0
+    }
+}
+
+/// The shape of a reset that answers a SYN (RFC 9293 §3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
+/// <CTL=RST,ACK>), which every stack sends from its control path, with no socket.
+pub(crate) fn is_refusal_shaped(flags: crate::tcp::Flags, seq: crate::tcp::SeqNum) -> bool {
+    flags.rst() && flags.ack() && seq.0 == 0
 }
 
 /// What the capture shows about every host.
@@ -112,6 +153,7 @@ impl HostBaselines {
         let Some(facts) = self.facts_mut(segment.src.ip()) else {
             return;
         };
+        facts.labels.note(segment);
         if segment.flags.rst() {
             facts.reset_ttl.note(segment.ip.ttl);
             return;

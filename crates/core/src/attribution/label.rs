@@ -2,6 +2,7 @@
 //! connection's packets labels the resets it sends through that connection's socket.
 
 use super::context::Context;
+use super::hosts::is_refusal_shaped;
 use super::model::{Clue, Situation};
 use super::{Finding, Signal};
 use crate::flow::Side;
@@ -38,6 +39,37 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
                 "RST carried no IPv6 flow label; the {}'s other {} packets in this flow all had one, and it still had its connection",
                 ctx.sender_name(),
                 side.ordinary_packets
+            ),
+        )
+    })
+}
+
+/// The host-wide flow-label clue: an unlabelled refusal from an address whose every ordinary
+/// packet in the capture carried a label and whose other refusals did too. Its stack labels
+/// the resets of its control path (Linux's `tcp_v6_send_reset` goes through `ip6_xmit`, which
+/// labels by the flow's hash), so an unlabelled one came from elsewhere: netfilter's `reject
+/// with tcp reset` writes label 0 (`nf_reject_ip6hdr_put`, net/ipv6/netfilter/nf_reject_ipv6.c).
+/// A BSD stack sends its refusals unlabelled, but then none of them carries a label, and the
+/// clue stays silent.
+pub(super) fn host_clue(ctx: &Context<'_>) -> Option<Finding> {
+    let rst = &ctx.reset;
+    if !rst.segment.src.is_ipv6()
+        || rst.flow_label != 0
+        || !is_refusal_shaped(rst.segment.flags, rst.segment.seq)
+        || ctx.situation() != Situation::AnswersSyn
+    {
+        return None;
+    }
+    let labels = ctx.hosts.host(ctx.sender_ip())?.labels;
+    labels.labels_its_refusals().then(|| {
+        Finding::new(
+            Signal::FlowLabelMissing,
+            Clue::FlowLabelMissingHost,
+            format!(
+                "RST carried no IPv6 flow label; {} labelled all its {} other packets in the capture, and {} of its refusals",
+                ctx.sender_ip(),
+                labels.labelled,
+                labels.labelled_refusals
             ),
         )
     })

@@ -338,6 +338,7 @@ fn attribute_one(flow: &Flow, reset: &Reset, hosts: &HostBaselines) -> Attributi
         ip_id::clue(&ctx),
         ip_id::dont_fragment(&ctx),
         label::clue(&ctx),
+        label::host_clue(&ctx),
         race::clue(&ctx),
         race::burst(&ctx),
         race::sequence(&ctx),

@@ -534,3 +534,89 @@ fn an_unlabelled_rst_after_the_senders_own_fin_is_not_held_to_its_label() {
     assert_ne!(a.verdict, Verdict::Middlebox, "{a:?}");
     assert_ne!(a.verdict, Verdict::Firewall, "{a:?}");
 }
+
+/// An IPv6 server that labels everything, refusals too (Linux), with one download and two
+/// refused SYNs; the second refusal is labelled `second_label`.
+fn labelled_refusals(second_label: u32) -> Vec<(Flow, Vec<Attribution>)> {
+    let story = [
+        (c(S, 100, 0, 0), 1.0),
+        (s(S | A, 500, 101, 0), 1.1),
+        (c(A, 101, 501, 0), 21.0),
+        (c(A | P, 101, 501, 100), 22.0),
+        (s(A | P, 501, 201, 1000), 22.5),
+        (c(A | F, 201, 1501, 0), 23.0),
+        (s(A | F, 1501, 202, 0), 23.1),
+        (c(A, 202, 1502, 0), 23.2),
+    ];
+    let mut segments = labelled_v6(&story, 0);
+    let server_ttl = segments[1].0.ip.ttl;
+    for (port, label, ms) in [(40001, 0x3a1b2, 100.0), (40002, second_label, 200.0)] {
+        let refused = [
+            (other_port(segment(c(S, 9000, 0, 0)), port, 8443), ms),
+            (
+                other_port(segment(s(R | A, 0, 9001, 0)), port, 8443),
+                ms + 0.1,
+            ),
+        ];
+        for (seg, at_ms) in refused {
+            let from_client = seg.src.ip() == client_addr().ip();
+            let (src, dst) = if from_client {
+                (
+                    SocketAddr::new("2001:db8:c::10".parse().unwrap(), port),
+                    SocketAddr::new("2001:db8:5::7".parse().unwrap(), 8443),
+                )
+            } else {
+                (
+                    SocketAddr::new("2001:db8:5::7".parse().unwrap(), 8443),
+                    SocketAddr::new("2001:db8:c::10".parse().unwrap(), port),
+                )
+            };
+            let ip = IpFacts {
+                ip_id: None,
+                df: false,
+                ttl: if from_client { 57 } else { server_ttl },
+                flow_label: if from_client { 0x11111 } else { label },
+            };
+            segments.push((
+                Segment {
+                    src,
+                    dst,
+                    ip,
+                    ..seg
+                },
+                (at_ms * 1000.0) as i64,
+            ));
+        }
+    }
+    analyze(&segments)
+}
+
+#[test]
+fn an_unlabelled_refusal_from_a_host_whose_refusals_are_labelled_points_to_the_path() {
+    let refusal_to = |flows: &[(Flow, Vec<Attribution>)], port: u16| {
+        flows
+            .iter()
+            .find(|(f, _)| f.client().port() == port)
+            .map(|(_, a)| a[0].clone())
+            .unwrap_or_else(|| panic!("no refusal to port {port}"))
+    };
+    let flows = labelled_refusals(0);
+    let labelled = refusal_to(&flows, 40001);
+    let unlabelled = refusal_to(&flows, 40002);
+    assert!(!has(&labelled, Signal::FlowLabelMissing), "{labelled:?}");
+    assert_eq!(labelled.verdict, Verdict::Peer, "{labelled:?}");
+    let clue = unlabelled
+        .evidence
+        .iter()
+        .find(|e| e.signal == Signal::FlowLabelMissing)
+        .unwrap_or_else(|| panic!("{unlabelled:?}"));
+    assert!(clue.counted && clue.ratio > 1.0, "{clue:?}");
+    assert!(clue.detail.contains("1 of its refusals"), "{clue:?}");
+    assert!(
+        unlabelled.reckoning.posterior > labelled.reckoning.posterior * 4.0,
+        "{unlabelled:?} {labelled:?}"
+    );
+    // Both refusals labelled: nothing to say.
+    let both = labelled_refusals(0x3a1b3);
+    assert!(!has(&refusal_to(&both, 40002), Signal::FlowLabelMissing));
+}
