@@ -1,29 +1,30 @@
 //! A progress bar on standard error while `analyze` reads big files: bytes read of the total,
 //! packets a second, time left. Only on a terminal, and not with `--quiet`; redrawn a few
 //! times a second at most, and wiped when the run ends so the report starts on a clean line.
+//! indicatif draws it (bar, byte counts and ETA); only the packet rate is ours.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Files smaller than this in all finish too fast to need a bar.
 const WORTH_SHOWING: u64 = 8 << 20;
-/// How often the bar is redrawn.
-const REDRAW: Duration = Duration::from_millis(200);
-const WIDTH: usize = 30;
+/// How often the bar is redrawn, per second.
+const REDRAWS_PER_SEC: u8 = 5;
+/// "[#########.....]  45%  512 MiB/1.11 GiB  3.2 M packets/s  ETA 4s"
+const TEMPLATE: &str = "[{bar:30}] {percent:>3}%  {bytes}/{total_bytes}  {msg}  ETA {eta}";
 
 /// The bar's state.
 pub(super) struct Progress {
-    /// Bytes of all inputs before each one, and the total.
+    bar: ProgressBar,
+    /// Bytes of all inputs before each one.
     starts: Vec<u64>,
-    total: u64,
     started: Instant,
-    last_draw: Option<Instant>,
     /// The input being read, the frames read of it, and the frames of the inputs before it.
     input: usize,
     frames: u64,
     frames_before: u64,
-    drawn: bool,
 }
 
 impl Progress {
@@ -38,15 +39,21 @@ impl Progress {
             starts.push(total);
             total += std::fs::metadata(path).map_or(0, |m| m.len());
         }
-        (total >= WORTH_SHOWING).then(|| Progress {
+        if total < WORTH_SHOWING {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(
+            Some(total),
+            ProgressDrawTarget::stderr_with_hz(REDRAWS_PER_SEC),
+        );
+        bar.set_style(bar_style());
+        Some(Progress {
+            bar,
             starts,
-            total,
             started: Instant::now(),
-            last_draw: None,
             input: 0,
             frames: 0,
             frames_before: 0,
-            drawn: false,
         })
     }
 
@@ -57,33 +64,16 @@ impl Progress {
             self.input = input;
         }
         self.frames = frames;
-        let now = Instant::now();
-        if self
-            .last_draw
-            .is_some_and(|at| now.duration_since(at) < REDRAW)
-        {
-            return;
-        }
-        self.last_draw = Some(now);
-        let done = (self.starts.get(input).copied().unwrap_or(0) + bytes).min(self.total);
-        let line = render(
-            done,
-            self.total,
-            self.frames_before + self.frames,
-            now.duration_since(self.started),
-        );
-        let mut stderr = io::stderr().lock();
-        let _ = write!(stderr, "\r{line}\x1b[K");
-        let _ = stderr.flush();
-        self.drawn = true;
+        let start = self.starts.get(input).copied().unwrap_or(0);
+        self.bar.set_position(start + bytes);
+        let secs = self.started.elapsed().as_secs_f64();
+        self.bar
+            .set_message(packet_rate(self.frames_before + self.frames, secs));
     }
 
     /// Wipes the bar.
     pub(super) fn finish(&mut self) {
-        if self.drawn {
-            let _ = write!(io::stderr().lock(), "\r\x1b[K");
-            self.drawn = false;
-        }
+        self.bar.finish_and_clear();
     }
 }
 
@@ -93,30 +83,15 @@ impl Drop for Progress {
     }
 }
 
-/// "[#########.....] 45%  512/1140 MB  3.2 M packets/s  ETA 4 s"
-fn render(done: u64, total: u64, frames: u64, elapsed: Duration) -> String {
-    let fraction = if total == 0 {
-        1.0
-    } else {
-        done as f64 / total as f64
-    };
-    let filled = ((fraction * WIDTH as f64) as usize).min(WIDTH);
-    let secs = elapsed.as_secs_f64().max(1e-3);
-    let eta = if fraction > 0.0 {
-        secs / fraction - secs
-    } else {
-        0.0
-    };
-    format!(
-        "[{}{}] {:>3.0}%  {}/{} MB  {:.1} M packets/s  ETA {:.0} s",
-        "#".repeat(filled),
-        ".".repeat(WIDTH - filled),
-        fraction * 100.0,
-        done >> 20,
-        total >> 20,
-        frames as f64 / secs / 1e6,
-        eta.max(0.0)
-    )
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(TEMPLATE)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#.")
+}
+
+/// "3.2 M packets/s".
+fn packet_rate(frames: u64, secs: f64) -> String {
+    format!("{:.1} M packets/s", frames as f64 / secs.max(1e-3) / 1e6)
 }
 
 #[cfg(test)]
@@ -124,12 +99,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bar_reads_well() {
-        let line = render(512 << 20, 1024 << 20, 3_000_000, Duration::from_secs(1));
-        assert_eq!(
-            line,
-            "[###############...............]  50%  512/1024 MB  3.0 M packets/s  ETA 1 s"
-        );
+    fn the_template_is_valid_and_the_rate_reads_well() {
+        assert!(ProgressStyle::with_template(TEMPLATE).is_ok());
+        assert_eq!(packet_rate(3_000_000, 1.0), "3.0 M packets/s");
+        assert_eq!(packet_rate(0, 0.0), "0.0 M packets/s");
     }
 
     #[test]
