@@ -1,5 +1,6 @@
 //! `rstscope analyze`'s options, as clap reads them, checked once into a `Config`.
 
+use super::ranges::Bounded;
 use super::*;
 
 #[derive(Debug, Args)]
@@ -113,14 +114,14 @@ pub(super) struct FlowArgs {
     /// the 2-hour TCP keepalive default and the idle timeouts of common firewalls and load
     /// balancers, so the silence before an idle-timeout reset stays inside one flow.
     #[arg(long, value_name = "SECS", default_value_t = 10_800,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = Bounded::<u64>::at_least(1, "second").parser())]
     pub(super) idle_timeout: u64,
 
     /// Keep at most this many live flows (about 1 KB each); beyond it the flow closest to
     /// expiring (the oldest idle one) is finished early and counted in the summary. Bounds
     /// memory on floods, scans and long captures.
     #[arg(long, value_name = "N", default_value_t = 250_000,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = Bounded::<u64>::at_least(1, "flow").parser())]
     pub(super) max_flows: u64,
 
     /// Table, Markdown and HTML reports list at most this many flows, the most recently
@@ -178,6 +179,7 @@ pub(super) struct Config {
     pub(super) quiet: bool,
     pub(super) report_flows: usize,
     pub(super) view: View,
+    pub(super) color: ColorWhen,
     pub(super) narrowing: rstscope_core::report::Narrowing,
 }
 
@@ -186,6 +188,7 @@ impl AnalyzeArgs {
         let anonymize = self.anonymize.key()?;
         Ok(Config {
             view: self.view.view(self.all),
+            color: self.view.color(),
             narrowing: self.narrow.narrowing(anonymize),
             options: AnalyzeOptions {
                 filter: self.filter,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::ranges::Bounded;
 use super::stream::FlowStream;
 use super::view_args::{NarrowArgs, ViewArgs};
 use super::{FlowArgs, Format, Look, Outcome, Output, finish_output};
@@ -80,12 +81,12 @@ pub(super) struct CaptureArgs {
 
     /// Bytes kept of each packet: enough for all headers and a little payload by default.
     #[arg(short = 's', long, value_name = "BYTES", default_value_t = 256,
-          value_parser = clap::value_parser!(i32).range(64..=262_144))]
+          value_parser = Bounded::<i32>::between(64, 262_144, "byte").parser())]
     snaplen: i32,
 
     /// Kernel capture buffer in KiB, like tcpdump -B.
     #[arg(short = 'B', long = "buffer-size", value_name = "KiB", default_value_t = 8192,
-          value_parser = clap::value_parser!(i32).range(256..=2_097_152))]
+          value_parser = Bounded::<i32>::between(256, 2_097_152, "KiB").parser())]
     buffer_kib: i32,
 
     /// Do not put the interface into promiscuous mode (tcpdump -p).
@@ -297,7 +298,11 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     }
     let saving_failed = watcher.saving_failed;
     let (builder, stream, view) = (watcher.builder, watcher.stream, watcher.view);
-    let look = Look { terminal, view };
+    let look = Look {
+        terminal,
+        colour: args.view.color().colour(terminal),
+        view,
+    };
     let mut outcome = finish_output(args.format, builder, stream, &stats, look, &mut out)?;
     // The saved file lacks packets: the run did not do all it was asked.
     outcome.complete &= !saving_failed;
