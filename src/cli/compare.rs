@@ -112,7 +112,11 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         args.format,
         &report,
         stream,
-        Look { terminal, view },
+        Look {
+            terminal,
+            colour: args.view.color().colour(terminal),
+            view,
+        },
         &mut out,
     )?;
     if let (Some(path), Some(selection)) = (&args.export_pcap, selection) {

@@ -21,7 +21,7 @@ use rstscope_core::report::{
 use rstscope_core::source::FileSource;
 use rstscope_core::{AnalyzeOptions, AnalyzedFlow, RunStats, analyze_with_progress, check_inputs};
 use stream::FlowStream;
-use view_args::{NarrowArgs, ViewArgs, table_style};
+use view_args::{ColorWhen, NarrowArgs, ViewArgs, table_style};
 
 mod analyze_args;
 use analyze_args::*;
@@ -56,7 +56,9 @@ struct Cli {
 
 mod capture;
 mod compare;
+mod help_pages;
 mod progress;
+mod ranges;
 mod stream;
 mod view_args;
 
@@ -122,6 +124,25 @@ EXIT STATUS:
     Compare(compare::CompareArgs),
     /// List the interfaces rstscope can capture on, like tcpdump -D.
     Interfaces,
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_long_help = "EXAMPLES:
+    rstscope completions bash > /etc/bash_completion.d/rstscope
+    rstscope completions zsh > \"${fpath[1]}/_rstscope\"
+    rstscope completions fish > ~/.config/fish/completions/rstscope.fish")]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of rstscope, or of one command (rstscope-analyze).
+    #[command(after_long_help = "EXAMPLES:
+    rstscope man | man -l -
+    rstscope man analyze > /usr/local/share/man/man1/rstscope-analyze.1")]
+    Man {
+        /// The command whose page to print: analyze, capture, compare or interfaces.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 /// What a successful run leaves for `main` to say.
@@ -139,6 +160,8 @@ pub fn run() -> anyhow::Result<Outcome> {
         Command::Capture(args) => capture::run_capture(args),
         Command::Compare(args) => compare::run_compare(args),
         Command::Interfaces => capture::run_interfaces(),
+        Command::Completions { shell } => help_pages::run_completions(shell),
+        Command::Man { command } => help_pages::run_man(command.as_deref()),
     }
 }
 
@@ -205,6 +228,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
         &stats,
         Look {
             terminal,
+            colour: config.color.colour(terminal),
             view: config.view,
         },
         &mut out,

@@ -75,6 +75,8 @@ pub(super) fn shell_quote(word: &str) -> String {
 pub(super) struct Look {
     /// The report goes to a terminal.
     pub(super) terminal: bool,
+    /// The table colours its verdicts (`--color`, NO_COLOR).
+    pub(super) colour: bool,
     pub(super) view: View,
 }
 
@@ -114,9 +116,12 @@ pub(super) fn write_report(
 ) -> anyhow::Result<()> {
     let view = &look.view;
     let written = match format {
-        Format::Table => {
-            table::write_table(report, table_style(look.terminal), view, &mut out.writer)
-        }
+        Format::Table => table::write_table(
+            report,
+            table_style(look.terminal, look.colour),
+            view,
+            &mut out.writer,
+        ),
         Format::Json | Format::Jsonl => stream.finish(report, &mut out.writer),
         Format::Markdown => markdown::write_markdown(report, view, &mut out.writer),
         Format::Jira => jira::write_jira(report, view, &mut out.writer),

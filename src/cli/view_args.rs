@@ -24,6 +24,32 @@ pub(super) struct ViewArgs {
     /// 3339 UTC.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = TimeArg::Utc)]
     time_format: TimeArg,
+
+    /// When the table colours its verdicts: auto (on a terminal, unless NO_COLOR is set),
+    /// always (in a pipe too, for less -R), never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether the table is coloured, for output that is a terminal or not.
+    pub(super) fn colour(self, terminal: bool) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,11 +75,17 @@ impl ViewArgs {
             origin_ns: None,
         }
     }
+
+    /// `--color`.
+    pub(super) fn color(&self) -> ColorWhen {
+        self.color
+    }
 }
 
-/// The table's drawing for an output that is a terminal or not: `COLUMNS` overrides the
-/// width; a terminal's own width is asked otherwise; a pipe or file gets the table's default.
-pub(super) fn table_style(terminal: bool) -> TableStyle {
+/// The table's drawing for an output that is a terminal or not, coloured or not: `COLUMNS`
+/// overrides the width; a terminal's own width is asked otherwise; a pipe or file gets the
+/// table's default.
+pub(super) fn table_style(terminal: bool, colour: bool) -> TableStyle {
     let from_env = std::env::var("COLUMNS")
         .ok()
         .and_then(|text| text.trim().parse::<u16>().ok())
@@ -67,7 +99,7 @@ pub(super) fn table_style(terminal: bool) -> TableStyle {
     });
     TableStyle {
         terminal,
-        colour: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        colour,
         width,
     }
 }

@@ -42,7 +42,7 @@ pub struct TableStyle {
     /// Output goes to a terminal: box-drawing characters, fitted to its width. Otherwise
     /// (a file, a pipe, a ticket) plain ASCII, 100 columns.
     pub terminal: bool,
-    /// Colour the verdicts (only on a terminal, and only when NO_COLOR is not set).
+    /// Colour the verdicts (the command line decides: --color, NO_COLOR).
     pub colour: bool,
     /// The width to fit, when known (`COLUMNS`, or the terminal's).
     pub width: Option<u16>,
@@ -318,6 +318,13 @@ fn new_table(style: TableStyle) -> Table {
         BOXLESS_ASCII
     });
     table.set_content_arrangement(ContentArrangement::Disabled);
+    // Colour is decided by the caller (--color, NO_COLOR), not by comfy-table's own look at
+    // the terminal: a pipe into less -R can have it, a terminal can go without.
+    if style.colour {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
     table
 }
 
