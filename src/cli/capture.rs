@@ -93,7 +93,7 @@ pub(super) struct CaptureArgs {
     #[arg(short = 'p', long)]
     no_promiscuous: bool,
 
-    /// Stop after this long: 90s, 10m, 2h (a bare number is seconds).
+    /// Stop after this long: 90s, 10m, 2h, 1h30m (a bare number is seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     duration: Option<Duration>,
 
@@ -130,28 +130,16 @@ pub(super) struct CaptureArgs {
     flows: FlowArgs,
 }
 
-/// Parses 90, 90s, 500ms, 10m, 2h.
+/// Parses 90, 2.5, 90s, 500ms, 10m, 2h, 1h30m (humantime's forms, and bare seconds).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration like 90s, 10m or 2h"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit '{unit}' in '{text}': use ms, s, m or h"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("'{text}' is out of range"))
+    // A bare number is seconds (humantime, which reads the rest, wants a unit).
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("'{text}' is out of range"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|err| format!("'{text}' is not a duration like 90s, 10m, 2h or 1h30m ({err})"))
 }
 
 /// `rstscope interfaces`: like `tcpdump -D`.
@@ -532,6 +520,9 @@ mod tests {
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert!(parse_duration("-1").is_err());
     }
 }

@@ -116,6 +116,9 @@ impl CryptoPan {
 
 /// Parses a key written as exactly 64 hex digits (surrounding whitespace, such
 /// as a key file's final newline, is ignored).
+///
+/// Hand-written rather than with the `hex` crate: its errors count bytes, so for a key
+/// pasted with a non-ASCII character they name the wrong position; this names the character.
 pub fn parse_key(text: &str) -> Result<[u8; 32], String> {
     const EXPECTED: &str = "the anonymisation key must be 64 hex digits (32 bytes)";
     let text = text.trim();
