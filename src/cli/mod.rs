@@ -126,9 +126,11 @@ EXIT STATUS:
     Interfaces,
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     #[command(after_long_help = "EXAMPLES:
-    rstscope completions bash > /etc/bash_completion.d/rstscope
-    rstscope completions zsh > \"${fpath[1]}/_rstscope\"
-    rstscope completions fish > ~/.config/fish/completions/rstscope.fish")]
+    rstscope completions bash > ~/.local/share/bash-completion/completions/rstscope
+    rstscope completions zsh > ~/.zfunc/_rstscope    # with fpath+=(~/.zfunc) in ~/.zshrc
+    rstscope completions fish > ~/.config/fish/completions/rstscope.fish
+
+The Debian package installs all three where the shells look for them.")]
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
@@ -137,7 +139,10 @@ EXIT STATUS:
     /// Print the manual page (roff) of rstscope, or of one command (rstscope-analyze).
     #[command(after_long_help = "EXAMPLES:
     rstscope man | man -l -
-    rstscope man analyze > /usr/local/share/man/man1/rstscope-analyze.1")]
+    rstscope man analyze | man -l -
+    rstscope man capture > ~/.local/share/man/man1/rstscope-capture.1
+
+The Debian package installs every page (man rstscope-analyze).")]
     Man {
         /// The command whose page to print: analyze, capture, compare or interfaces.
         #[arg(value_name = "COMMAND")]
