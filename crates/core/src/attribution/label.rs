@@ -8,7 +8,8 @@ use super::{Finding, Signal};
 use crate::flow::Side;
 
 /// The flow-label clue: an unlabelled RST from a sender whose every other packet in the flow
-/// carried a label, while it still had its socket (it had sent no FIN and no earlier RST).
+/// carried a label, while it still had its socket (it had sent no FIN and no earlier labelled
+/// RST: an unlabelled earlier one is no more its own than this one).
 ///
 /// RFC 6437 §3 asks a source to give all packets of a flow one label, and Linux labels every
 /// TCP packet by default (`net.ipv6.auto_flowlabels`), its resets included. Without a socket
@@ -26,11 +27,19 @@ pub(super) fn clue(ctx: &Context<'_>) -> Option<Finding> {
         Side::Client => rst.before.client_fin,
         Side::Server => rst.before.server_fin,
     };
+    // An earlier RST of the sender's own (labelled, as its packets were) ended its socket; an
+    // earlier unlabelled one is as doubtful as this one and proves nothing of the kind.
+    let own_earlier_reset = ctx.flow.resets.iter().any(|other| {
+        other.segment.src == rst.segment.src
+            && (other.segment.at.input, other.segment.at.frame)
+                < (rst.segment.at.input, rst.segment.at.frame)
+            && other.flow_label != 0
+    });
     let had_socket = matches!(
         ctx.situation(),
-        Situation::MidStream | Situation::AfterClose
+        Situation::MidStream | Situation::AfterClose | Situation::AfterReset
     ) && !sender_closed
-        && rst.earlier_resets_from_sender == 0;
+        && !own_earlier_reset;
     (always_labelled && had_socket).then(|| {
         Finding::new(
             Signal::FlowLabelMissing,

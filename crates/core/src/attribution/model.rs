@@ -425,7 +425,7 @@ pub(crate) const ROWS: &[Row] = &[
                  send none): one stack does not label some refusals and not others, so only \
                  several machines behind one address (a mixed pool) would send a genuine \
                  one; measured on the lab generator's tuning seeds 100-115 (firewall \
-                 scenarios forced) and 120-191: 41 path, 0 peer",
+                 scenarios forced), 24-95 and 120-191: 44 path, 0 peer",
     },
     Row {
         clue: Clue::FlowLabelMissing,
@@ -436,8 +436,8 @@ pub(crate) const ROWS: &[Row] = &[
                  from the socket's label; only while the sender had its socket (BSD stacks \
                  send unlabelled no-socket RSTs, seen in corpus/wild): one socket does not \
                  drop its label for one segment; measured on the lab generator's tuning seeds \
-                 100-199: 33 path, 0 peer; 100-115 (firewall scenarios forced) and 120-191: \
-                 27 path, 0 peer",
+                 100-199: 33 path, 0 peer; 24-95, 100-115 (firewall scenarios forced) and \
+                 120-191: 65 path, 0 peer",
     },
     Row {
         clue: Clue::DataAfterReset,

@@ -620,3 +620,40 @@ fn an_unlabelled_refusal_from_a_host_whose_refusals_are_labelled_points_to_the_p
     let both = labelled_refusals(0x3a1b3);
     assert!(!has(&refusal_to(&both, 40002), Signal::FlowLabelMissing));
 }
+
+#[test]
+fn an_earlier_unlabelled_rst_does_not_excuse_the_next_one() {
+    // A firewall that lost its state answers two segments of the client's with unlabelled
+    // RSTs in its name: the first does not end the client's socket, so the second is held to
+    // the client's label too.
+    let story = [
+        (c(S, 100, 0, 0), 1.0),
+        (s(S | A, 500, 101, 0), 1.1),
+        (c(A, 101, 501, 0), 21.0),
+        (c(A | P, 101, 501, 100), 22.0),
+        (s(A | P, 501, 201, 1000), 22.5),
+        (c(R, 201, 0, 0), 22.6),
+        (s(A | P, 1501, 201, 1000), 22.7),
+        (c(R, 201, 0, 0), 22.8),
+    ];
+    let flows = analyze(&labelled_v6(&story, 0));
+    let resets = &flows[0].1;
+    assert_eq!(resets.len(), 2, "{resets:?}");
+    for a in resets {
+        assert!(has(a, Signal::FlowLabelMissing), "{a:?}");
+    }
+    // Labelled, the first RST is the client's own: the second, unlabelled, is excused (a
+    // BSD stack answers from its control path once the socket is gone).
+    let mut story_labelled_first = labelled_v6(&story, 0);
+    let first_rst = story_labelled_first
+        .iter()
+        .position(|(seg, _)| seg.flags.rst())
+        .unwrap();
+    story_labelled_first[first_rst].0.ip.flow_label = 0x7cc35;
+    let flows = analyze(&story_labelled_first);
+    assert!(
+        !has(&flows[0].1[1], Signal::FlowLabelMissing),
+        "{:?}",
+        flows[0].1[1]
+    );
+}
