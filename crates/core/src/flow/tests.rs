@@ -263,9 +263,9 @@ fn payload_bytes_count_sequence_space_across_wraparound() {
 fn a_live_flow_stays_small() {
     let flow = std::mem::size_of::<Flow>();
     let endpoint = std::mem::size_of::<Endpoint>();
-    // 100,000 live flows in 64 MiB (issue 6) leave about 600 bytes each, table and heap
-    // entries included.
-    assert!(flow <= 576, "Flow grew to {flow} bytes");
+    // 100,000 live flows in 64 MiB (issue 6) leave about 670 bytes each, table and heap
+    // entries (about 40) included; 24 of these are Wireshark's numbering (issue 16).
+    assert!(flow <= 600, "Flow grew to {flow} bytes");
     assert!(endpoint <= 128, "Endpoint grew to {endpoint} bytes");
 }
 
