@@ -201,7 +201,7 @@ fn community_ids_are_the_reference_implementations() {
     let mut tuples = String::new();
     let mut ours = Vec::new();
     for trace in traces() {
-        for flow in flows(&report(&[trace.clone()])) {
+        for flow in flows(&report(std::slice::from_ref(&trace))) {
             let (client, server) = (endpoint(&flow["client"]), endpoint(&flow["server"]));
             tuples.push_str(&format!(
                 "{} {} {} {}\n",
@@ -260,7 +260,7 @@ fn tcp_streams_and_relative_numbers_are_tsharks() {
         let packets = tshark(&trace);
         let first = first_streams(&packets);
         let by_frame: HashMap<u64, &Packet> = packets.iter().map(|p| (p.frame, p)).collect();
-        for flow in flows(&report(&[trace.clone()])) {
+        for flow in flows(&report(std::slice::from_ref(&trace))) {
             let want = first.get(&(flow_ends(flow), ns(&flow["first_ts"])));
             let got = flow["tcp_stream"].as_u64();
             match (want, got) {
