@@ -362,3 +362,53 @@ fn each_input_file_counts_its_own_streams() {
     }
     assert!(later_inputs > 0, "no flow starts after the first file");
 }
+
+/// With `--anonymize` the Community ID is the anonymised addresses' (so it tells nothing the
+/// report does not), not the real ones'.
+#[test]
+fn anonymised_community_ids_hash_the_anonymised_addresses() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/idle-timeout.pcap");
+    let run = |extra: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rstscope"))
+            .args(["analyze", "--format", "json"])
+            .args(extra)
+            .arg(&sample)
+            .output()
+            .unwrap_or_else(|e| panic!("rstscope: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let real = run(&[]);
+    let anonymised = run(&["--anonymize", "--anonymize-key", key]);
+    let (real, anonymised) = (&flows(&real)[0], &flows(&anonymised)[0]);
+    assert_ne!(real["client"], anonymised["client"]);
+    assert_ne!(real["community_id"], anonymised["community_id"]);
+    let (client, server) = (
+        endpoint(&anonymised["client"]),
+        endpoint(&anonymised["server"]),
+    );
+    let script = format!(
+        "import communityid\n\
+         print(communityid.CommunityID().calc(communityid.FlowTuple.make_tcp(\
+         '{}', '{}', {}, {})))",
+        client.0, server.0, client.1, server.1
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        anonymised["community_id"].as_str(),
+        Some(String::from_utf8_lossy(&out.stdout).trim())
+    );
+}
