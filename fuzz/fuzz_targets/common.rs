@@ -227,6 +227,7 @@ pub fn segment_of(r: &[u8]) -> (Segment, Span) {
             Checksum::Unverified,
         ][bits(b(2), 1)],
         tunneled: b(2) & 0x08 != 0,
+        in_wireshark: true,
         interface: match bits(b(2), 4) {
             0 => None,
             n => Some(n as u32),

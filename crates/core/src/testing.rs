@@ -91,6 +91,7 @@ pub fn segment(step: Step) -> Segment {
         options: TcpOptions::default(),
         checksum: Checksum::Valid,
         tunneled: false,
+        in_wireshark: true,
         interface: None,
         link_src: None,
         rst_payload: None,

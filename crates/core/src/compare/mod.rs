@@ -194,6 +194,9 @@ pub fn compare(
             continue;
         };
         report.id += id_offset;
+        if report.tcp_stream.is_some() {
+            report.tcp_stream_input = Some(1);
+        }
         let (first, last) = captures[1].spans[bi];
         report.first_ts = format_ts(world.clock.on_first(first));
         report.last_ts = format_ts(world.clock.on_first(last));

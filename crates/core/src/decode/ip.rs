@@ -20,8 +20,9 @@ pub(super) enum IpOutcome<'a> {
     /// An IPv6 neighbour solicitation or advertisement naming a link-layer address.
     Neighbour(Neighbour),
     Skip(Skip),
-    /// A tunnel: decoding goes on with the inner layer.
-    Inner(Layer<'a>),
+    /// A tunnel: decoding goes on with the inner layer. False when Wireshark does not follow
+    /// it by default.
+    Inner(Layer<'a>, bool),
 }
 
 /// Decodes an IP packet that starts at `bytes[0]`.
@@ -44,10 +45,12 @@ pub(super) fn decode_ip(bytes: &[u8], tunneled: bool, captured: Captured) -> IpO
     }
     match payload.ip_number {
         IpNumber::TCP => tcp_segment(&ip, tunneled),
-        IpNumber::IPV4 | IpNumber::IPV6 => IpOutcome::Inner(Layer::Ip(payload.payload)),
-        IpNumber::GRE => IpOutcome::Inner(tunnel::gre(payload.payload)),
+        IpNumber::IPV4 | IpNumber::IPV6 => IpOutcome::Inner(Layer::Ip(payload.payload), true),
+        IpNumber::GRE => IpOutcome::Inner(tunnel::gre(payload.payload), true),
         IpNumber::UDP => match tunnel::udp(payload.payload) {
-            Some(inner) => IpOutcome::Inner(inner),
+            Some(inner) => {
+                IpOutcome::Inner(inner, tunnel::is_followed_by_wireshark(payload.payload))
+            }
             None => IpOutcome::Skip(Skip::NotTcp),
         },
         IpNumber::IPV6_ICMP if !tunneled => match neighbour_discovery(&ip, payload.payload) {
@@ -198,6 +201,7 @@ fn tcp_segment(ip: &LaxIpSlice<'_>, tunneled: bool) -> IpOutcome<'static> {
             .unwrap_or_default(),
         checksum,
         tunneled,
+        in_wireshark: true,
         interface: None,
         link_src: None,
         rst_payload: flags

@@ -37,6 +37,10 @@ pub struct Segment {
     pub checksum: Checksum,
     /// True when the segment was found inside a tunnel (GRE, VXLAN, Geneve, ...).
     pub tunneled: bool,
+    /// False when Wireshark, with its default preferences, does not dissect it as TCP, so it
+    /// has no `tcp.stream`: inside a tunnel only its heuristics find (see
+    /// `tunnel::is_followed_by_wireshark`).
+    pub in_wireshark: bool,
     /// The interface it was captured on, when the capture says (Linux cooked v2, as on `any`).
     pub interface: Option<u32>,
     /// The link-layer source address of the frame (Ethernet, Linux cooked), when it has one.
@@ -177,6 +181,7 @@ fn walk(
 ) -> Decoded {
     let mut layer = link::start(link_type, data);
     let mut tunneled = false;
+    let mut in_wireshark = true;
     for _ in 0..MAX_LAYERS {
         layer = match layer {
             Layer::Done(skip) => return Decoded::Skipped(skip),
@@ -195,12 +200,14 @@ fn walk(
                     ip::IpOutcome::Segment(mut segment) => {
                         segment.interface = link::interface_index(link_type, data);
                         segment.link_src = link::source_address(link_type, data);
+                        segment.in_wireshark = in_wireshark;
                         return Decoded::Segment(segment);
                     }
                     ip::IpOutcome::Neighbour(neighbour) => return Decoded::Neighbour(neighbour),
                     ip::IpOutcome::Skip(skip) => return Decoded::Skipped(skip),
-                    ip::IpOutcome::Inner(next) => {
+                    ip::IpOutcome::Inner(next, followed) => {
                         tunneled = true;
+                        in_wireshark &= followed;
                         next
                     }
                 }

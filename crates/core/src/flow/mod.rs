@@ -16,6 +16,7 @@ mod session;
 mod state;
 mod summaries;
 mod table;
+mod wireshark;
 
 use std::net::SocketAddr;
 
@@ -26,6 +27,7 @@ pub(crate) use state::EndpointState;
 pub(crate) use summaries::{LinkSummary, TtlSummary};
 pub use table::FlowConfig;
 pub(crate) use table::{FlowTable, Observed};
+pub use wireshark::{Conversation, Numbering};
 
 use crate::decode::Segment;
 use crate::time::{MaybeTime, Span, Timestamp};
@@ -153,6 +155,10 @@ pub struct Flow {
     /// Copies of packets seen on several interfaces (`any` captures only).
     pub copies: Option<Box<InterfaceCopies>>,
     pub end: FlowEnd,
+    /// Wireshark's `tcp.stream` of the flow's first segment Wireshark dissects (and the file
+    /// it is counted in), and the conversation of its latest; None when Wireshark sees none
+    /// of it (a tunnel it does not follow).
+    pub wireshark: Option<Numbering>,
 }
 
 impl Flow {
@@ -186,6 +192,7 @@ impl Flow {
             selected: false,
             copies: None,
             end: FlowEnd::EndOfInput,
+            wireshark: None,
         }
     }
 
@@ -348,6 +355,7 @@ impl Flow {
             sender_next,
             u32::try_from(earlier).unwrap_or(u32::MAX),
             before,
+            self.wireshark.map(|numbering| numbering.now),
         ));
     }
 

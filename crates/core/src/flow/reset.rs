@@ -10,7 +10,7 @@ use crate::decode::{Checksum, Mac, Segment, TcpOptions};
 use crate::tcp::{Flags, SeqNum};
 use crate::time::Span;
 
-use super::FrameRef;
+use super::{Conversation, FrameRef};
 
 /// The facts of one segment kept for context (the last few before a reset).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,9 @@ pub struct Reset {
     /// after it (at most `PACKETS_AFTER`), both directions, for the report's ladder diagram.
     pub packets_before: Vec<SegmentNote>,
     pub packets_after: Vec<SegmentNote>,
+    /// Wireshark's conversation as of the RST: its `tcp.stream` in the RST's input and the
+    /// bases of its relative sequence numbers.
+    pub wireshark: Option<Conversation>,
 }
 
 /// How many segments before a RST are kept with it for the ladder diagram (all the flow's
@@ -124,6 +127,7 @@ impl Reset {
         sender_next_seq: Option<SeqNum>,
         earlier_resets_from_sender: u32,
         before: BeforeReset,
+        wireshark: Option<Conversation>,
     ) -> Reset {
         let trigger_at = recent.iter().rposition(|seg| seg.src != note.src);
         let trigger = trigger_at.and_then(|at| recent.get(at)).cloned();
@@ -154,6 +158,7 @@ impl Reset {
                 .cloned()
                 .collect(),
             packets_after: Vec::new(),
+            wireshark,
         }
     }
 

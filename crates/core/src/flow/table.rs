@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use hashbrown::HashTable;
 
 use super::orientation::sender_is_server;
+use super::wireshark::{Header, Numbering, Streams};
 use super::{Flow, FlowEnd, FrameRef};
 use crate::decode::Segment;
 use crate::time::{Span, Timestamp};
@@ -88,7 +89,12 @@ fn feed(
     at: FrameRef,
     config: &FlowConfig,
     deadlines: &mut BinaryHeap<Deadline>,
+    streams: &mut Streams,
 ) -> Observed {
+    if segment.in_wireshark {
+        // Wireshark numbers every frame, copies seen on another interface too.
+        number(flow, hash, segment, at.input, streams);
+    }
     if !flow.admit(segment, at) {
         return Observed::Copy;
     }
@@ -106,6 +112,23 @@ fn feed(
     }
 }
 
+/// Wireshark's conversation for a segment it dissects: the flow's, or the first one (taken
+/// over from a finished flow of the same pair, or new).
+fn number(flow: &mut Flow, hash: u64, segment: &Segment, input: usize, streams: &mut Streams) {
+    let side = flow.side_of(segment.src);
+    let header = Header::of(segment);
+    match &mut flow.wireshark {
+        Some(numbering) => {
+            streams.observe(&mut numbering.now, side, header, input);
+        }
+        None => {
+            let mut now = streams.start(hash, flow.client(), flow.server(), input);
+            let first = streams.observe(&mut now, side, header, input);
+            flow.wireshark = Some(Numbering { first, now });
+        }
+    }
+}
+
 /// All live flows.
 pub(crate) struct FlowTable {
     config: FlowConfig,
@@ -115,6 +138,8 @@ pub(crate) struct FlowTable {
     hasher: PairHasher,
     deadlines: BinaryHeap<Deadline>,
     next_id: u64,
+    /// Wireshark's `tcp.stream` numbering, per input.
+    streams: Streams,
     /// Flows evicted because the table was full.
     pub evicted: u64,
 }
@@ -127,6 +152,7 @@ impl FlowTable {
             hasher: PairHasher::default(),
             deadlines: BinaryHeap::new(),
             next_id: 1,
+            streams: Streams::default(),
             evicted: 0,
         }
     }
@@ -172,7 +198,15 @@ impl FlowTable {
         // The common case, one lookup: a segment of a live flow.
         let reused = match self.flows.find_mut(hash, |flow| flow.joins(src, dst)) {
             Some(flow) if !flow.is_reused_by(segment) => {
-                return feed(flow, hash, segment, at, &self.config, &mut self.deadlines);
+                return feed(
+                    flow,
+                    hash,
+                    segment,
+                    at,
+                    &self.config,
+                    &mut self.deadlines,
+                    &mut self.streams,
+                );
             }
             Some(flow) => Some(flow.id),
             None => None,
@@ -191,7 +225,15 @@ impl FlowTable {
             .flows
             .insert_unique(hash, flow, |flow| hasher.of_flow(flow))
             .into_mut();
-        feed(flow, hash, segment, at, &self.config, &mut self.deadlines)
+        feed(
+            flow,
+            hash,
+            segment,
+            at,
+            &self.config,
+            &mut self.deadlines,
+            &mut self.streams,
+        )
     }
 
     /// Finishes every flow whose deadline is at or before `now`.
@@ -245,6 +287,10 @@ impl FlowTable {
         if let Ok(entry) = self.flows.find_entry(hash, |flow| flow.id == id) {
             let (mut flow, _) = entry.remove();
             flow.end = end;
+            if let Some(numbering) = flow.wireshark {
+                self.streams
+                    .remember(hash, flow.client(), flow.server(), numbering.now);
+            }
             done.push(*flow);
         }
     }

@@ -263,9 +263,9 @@ fn payload_bytes_count_sequence_space_across_wraparound() {
 fn a_live_flow_stays_small() {
     let flow = std::mem::size_of::<Flow>();
     let endpoint = std::mem::size_of::<Endpoint>();
-    // 100,000 live flows in 64 MiB (issue 6) leave about 600 bytes each, table and heap
-    // entries included.
-    assert!(flow <= 576, "Flow grew to {flow} bytes");
+    // 100,000 live flows in 64 MiB (issue 6) leave about 670 bytes each, table and heap
+    // entries (about 40) included; 24 of these are Wireshark's numbering (issue 16).
+    assert!(flow <= 600, "Flow grew to {flow} bytes");
     assert!(endpoint <= 128, "Endpoint grew to {endpoint} bytes");
 }
 
@@ -304,4 +304,58 @@ fn a_flow_knows_its_ends_without_unpacking_them() {
     assert!(ends.joins(v4("198.51.100.7:443"), v4("192.0.2.10:51514")));
     assert!(!ends.joins(v4("192.0.2.10:51515"), v4("198.51.100.7:443")));
     assert!(!ends.joins(v4("192.0.2.10:51514"), v4("192.0.2.10:51514")));
+}
+
+// ---- Wireshark's tcp.stream ---------------------------------------------------------------
+
+/// Each flow's first stream, in the order the flows finished.
+fn streams(config: FlowConfig, steps: &[Step]) -> Vec<u32> {
+    run_with(config, steps)
+        .iter()
+        .map(|flow| flow.wireshark.map_or(u32::MAX, |w| w.first.stream))
+        .collect()
+}
+
+#[test]
+fn a_flow_split_by_the_idle_timeout_keeps_wiresharks_stream() {
+    let config = FlowConfig {
+        idle_timeout: Span::from_secs(60),
+        ..FlowConfig::default()
+    };
+    let late = Step {
+        at_ms: 120_000,
+        ..c(A | P, 101, 501, 10)
+    };
+    // Wireshark never times a conversation out: the late segment is still stream 0.
+    assert_eq!(streams(config, &with(established(), &[late])), [0, 0]);
+}
+
+#[test]
+fn a_new_isn_on_the_same_ports_is_the_next_stream() {
+    let again = c(S, 9000, 0, 0);
+    let closed = with(
+        established(),
+        &[
+            c(F | A, 101, 501, 0),
+            s(F | A, 501, 102, 0),
+            c(A, 102, 502, 0),
+        ],
+    );
+    assert_eq!(
+        streams(FlowConfig::default(), &with(closed, &[again])),
+        [0, 1]
+    );
+}
+
+#[test]
+fn a_reset_carries_its_stream_and_the_bases() {
+    let flows = run(&with(established(), &[s(R | A, 501, 101, 0)]));
+    let reset = &flows[0].resets[0];
+    let wireshark = reset.wireshark.unwrap();
+    assert_eq!(wireshark.at().stream, 0);
+    assert_eq!(wireshark.relative(Side::Server, reset.segment.seq), Some(1));
+    assert_eq!(
+        wireshark.relative(Side::Client, reset.segment.ack.unwrap()),
+        Some(1)
+    );
 }

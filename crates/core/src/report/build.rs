@@ -17,6 +17,7 @@ use crate::decode::Checksum;
 use crate::flow::{Close, Flow, Reset, SegmentNote, Side};
 use crate::pipeline::RunStats;
 use crate::reading::InputStats;
+use crate::tcp::SeqNum;
 use crate::time::Timestamp;
 
 mod flows;
@@ -335,6 +336,9 @@ mod tests {
             id,
             client: end(1),
             server: end(2),
+            community_id: String::new(),
+            tcp_stream: None,
+            tcp_stream_input: None,
             first_ts: String::new(),
             last_ts: String::new(),
             duration_s: 0.0,

@@ -5,6 +5,7 @@
 //! rename can never change the JSON contract, and every renderer reads the same values.
 
 mod build;
+mod community_id;
 pub mod comparison;
 pub mod diagnosis;
 pub mod html;
@@ -158,6 +159,15 @@ pub struct FlowReport {
     pub id: u64,
     pub client: Endpoint,
     pub server: Endpoint,
+    /// The Community ID (v1, seed 0) of the flow's addresses as reported (anonymised ones when
+    /// anonymising), as Zeek, Suricata, Arkime and Elastic log it.
+    pub community_id: String,
+    /// Wireshark's `tcp.stream` of the flow's first segment, in input `tcp_stream_input`;
+    /// absent when Wireshark does not dissect the flow as TCP (a tunnel it does not follow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_stream: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_stream_input: Option<usize>,
     pub first_ts: String,
     pub last_ts: String,
     pub duration_s: f64,
@@ -199,13 +209,22 @@ fn is_zero(n: &u64) -> bool {
 pub struct ResetReport {
     pub input: usize,
     pub frame: u64,
+    /// Wireshark's `tcp.stream` of the RST in input `input` (absent as for the flow's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_stream: Option<u32>,
     pub ts: String,
     pub from: &'static str,
     pub src: Endpoint,
     pub dst: Endpoint,
     pub flags: String,
     pub seq: u32,
+    /// `seq` as Wireshark shows `tcp.seq`: relative to the sender's base (its ISN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq_relative: Option<u32>,
     pub ack: Option<u32>,
+    /// `ack` relative to the other side's base, as Wireshark's `tcp.ack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_relative: Option<u32>,
     pub ttl: u8,
     pub ip_id: Option<u16>,
     /// Payload bytes the RST carried (RFC 9293 §3.5.3 allows a diagnostic text).
@@ -329,7 +348,13 @@ pub struct PacketReport {
     pub from: &'static str,
     pub flags: String,
     pub seq: u32,
+    /// Relative to the sender's base as of the reset (Wireshark's `tcp.seq`), for a packet of
+    /// the reset's input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq_relative: Option<u32>,
     pub ack: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_relative: Option<u32>,
     pub len: u32,
     pub ttl: u8,
 }

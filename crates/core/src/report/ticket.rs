@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::diagnosis::{self, DiagnosisGroup, count, group_of_flow};
 use super::table::summary_paragraph;
-use super::view::{View, display_command, display_path};
+use super::view::{View, display_command, display_path, seq_text, stream_filter};
 use super::{FlowReport, PacketReport, Report, ResetReport};
 
 mod flows;

@@ -229,6 +229,20 @@ pub fn parse_ns(ts: &str) -> Option<i64> {
 
 /// A file name as a ticket should show it: what the user typed when relative, the file's
 /// name when absolute (a local directory says nothing to the reader, and may say too much).
+/// A sequence number as people read it beside Wireshark: the raw number, then the relative one
+/// Wireshark shows (`tcp.seq`, `tcp.ack`) when known: `250961871 (rel. 1)`.
+pub fn seq_text(raw: u32, relative: Option<u32>) -> String {
+    match relative {
+        Some(relative) => format!("{raw} (rel. {relative})"),
+        None => raw.to_string(),
+    }
+}
+
+/// Wireshark's display filter for one TCP stream.
+pub fn stream_filter(stream: u32) -> String {
+    format!("tcp.stream eq {stream}")
+}
+
 pub fn display_path(path: &str) -> String {
     if path.starts_with('/') {
         std::path::Path::new(path).file_name().map_or_else(

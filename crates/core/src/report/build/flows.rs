@@ -34,6 +34,9 @@ pub fn flow_report(analyzed: &AnalyzedFlow) -> FlowReport {
         id: flow.id,
         client: endpoint(flow.client()),
         server: endpoint(flow.server()),
+        community_id: crate::report::community_id::community_id(flow.client(), flow.server()),
+        tcp_stream: flow.wireshark.map(|w| w.first.stream),
+        tcp_stream_input: flow.wireshark.map(|w| usize::from(w.first.input)),
         first_ts: format_ts(flow.first_ts),
         last_ts: format_ts(flow.last_ts),
         duration_s: round_micros(flow.last_ts.since(flow.first_ts).as_secs_f64()),
@@ -120,16 +123,23 @@ pub(in crate::report) fn reset_report(
     attribution: &Attribution,
 ) -> ResetReport {
     let segment = &reset.segment;
+    let sender = flow.side_of(segment.src);
+    let wireshark = reset.wireshark.as_ref();
     ResetReport {
         input: segment.at.input,
         frame: segment.at.frame,
+        tcp_stream: wireshark.map(|w| w.at().stream),
         ts: format_ts(segment.at.ts),
-        from: side_name(flow.side_of(segment.src)),
+        from: side_name(sender),
         src: endpoint(segment.src),
         dst: endpoint(reset.dst),
         flags: segment.flags.to_string(),
         seq: segment.seq.0,
+        seq_relative: wireshark.and_then(|w| w.relative(sender, segment.seq)),
         ack: segment.ack.map(|ack| ack.0),
+        ack_relative: segment
+            .ack
+            .and_then(|ack| wireshark?.relative(sender.peer(), ack)),
         ttl: segment.ttl,
         ip_id: segment.ip_id,
         len: segment.len,
@@ -181,12 +191,12 @@ pub(in crate::report) fn reset_report(
         packets_before: reset
             .packets_before
             .iter()
-            .map(|note| packet_report(flow, note, segment.at.ts))
+            .map(|note| packet_report(flow, note, reset))
             .collect(),
         packets_after: reset
             .packets_after
             .iter()
-            .map(|note| packet_report(flow, note, segment.at.ts))
+            .map(|note| packet_report(flow, note, reset))
             .collect(),
         seen: Vec::new(),
         kernel: attribution
@@ -221,18 +231,28 @@ pub(super) fn round_to(value: f64, digits: i32) -> f64 {
     (value * scale).round() / scale
 }
 
-/// One segment near a reset, timed relative to it.
-pub(super) fn packet_report(flow: &Flow, note: &SegmentNote, reset_ts: Timestamp) -> PacketReport {
+/// One segment near a reset, timed relative to it, its sequence numbers relative to the bases
+/// of the reset's Wireshark conversation when it is of the same input.
+pub(super) fn packet_report(flow: &Flow, note: &SegmentNote, reset: &Reset) -> PacketReport {
+    let reset_ts = reset.segment.at.ts;
+    let sender = flow.side_of(note.src);
+    let wireshark = reset
+        .wireshark
+        .as_ref()
+        .filter(|w| usize::from(w.at().input) == note.at.input);
+    let relative = |side: Side, seq: SeqNum| wireshark.and_then(|w| w.relative(side, seq));
     PacketReport {
         input: note.at.input,
         frame: note.at.frame,
         ts: format_ts(note.at.ts),
         // Microsecond resolution, so the JSON shows -8035.004, not -8035.004000000001.
         offset_ms: (note.at.ts.since(reset_ts).0 as f64 / 1000.0).round() / 1000.0,
-        from: side_name(flow.side_of(note.src)),
+        from: side_name(sender),
         flags: note.flags.to_string(),
         seq: note.seq.0,
+        seq_relative: relative(sender, note.seq),
         ack: note.ack.map(|ack| ack.0),
+        ack_relative: note.ack.and_then(|ack| relative(sender.peer(), ack)),
         len: note.len,
         ttl: note.ttl,
     }

@@ -11,7 +11,7 @@ use super::plan::{Plan, Section};
 use super::{escape, fact};
 use crate::report::diagnosis::{self, count, hops_in_words};
 use crate::report::ticket::weight;
-use crate::report::view::{View, display_path};
+use crate::report::view::{View, display_path, seq_text, stream_filter};
 use crate::report::{FlowReport, PacketReport, Report, ResetReport};
 
 /// The group sections and the table of the other flows.
@@ -152,7 +152,7 @@ fn write_flow(
         escape(&flow.server.to_string()),
         id = flow.id,
     )?;
-    write_flow_facts(flow, view, out)?;
+    write_flow_facts(report, flow, view, out)?;
     let [_, second] = crate::report::comparison::input_names(report);
     if let Some(text) = crate::report::comparison::path_in_words(flow, &second) {
         writeln!(out, "<p class=\"path-changes\">{}</p>", escape(&text))?;
@@ -173,7 +173,12 @@ fn write_flow(
 }
 
 /// Endpoints, state, history, duration and per-side counters.
-fn write_flow_facts(flow: &FlowReport, view: &View, out: &mut dyn Write) -> io::Result<()> {
+fn write_flow_facts(
+    report: &Report,
+    flow: &FlowReport,
+    view: &View,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let per_side = |c: u64, s: u64| format!("client {c}, server {s}");
     writeln!(out, "<dl class=\"facts flow-facts\">")?;
     let endpoints = format!(
@@ -182,6 +187,28 @@ fn write_flow_facts(flow: &FlowReport, view: &View, out: &mut dyn Write) -> io::
         escape(&flow.server.to_string())
     );
     fact(out, "Client → server", &endpoints)?;
+    fact(
+        out,
+        "Community ID",
+        &format!(
+            "<code>{}</code> (as Zeek, Suricata, Arkime and Elastic log it)",
+            escape(&flow.community_id)
+        ),
+    )?;
+    let stream_file = match flow.tcp_stream_input.and_then(|i| report.inputs.get(i)) {
+        Some(input) if report.inputs.len() > 1 => {
+            format!(" in <code>{}</code>", escape(&display_path(&input.path)))
+        }
+        _ => String::new(),
+    };
+    let wireshark = match flow.tcp_stream {
+        Some(stream) => format!(
+            "<code>{}</code>{stream_file}",
+            escape(&stream_filter(stream))
+        ),
+        None => escape(crate::report::ticket::NOT_IN_WIRESHARK),
+    };
+    fact(out, "Wireshark", &wireshark)?;
     let state = format!(
         "<code>{}</code> (history <code>{}</code>), closed by {}",
         escape(&flow.conn_state),
@@ -276,7 +303,10 @@ fn write_reset(
 
 /// The RST's header fields in one line, and the sender's distance when the verdict fixed it.
 fn segment_text(reset: &ResetReport) -> String {
-    let ack = reset.ack.map(|a| format!(" ack {a}")).unwrap_or_default();
+    let ack = reset
+        .ack
+        .map(|a| format!(" ack {}", seq_text(a, reset.ack_relative)))
+        .unwrap_or_default();
     let ip_id = reset
         .ip_id
         .map(|i| format!(", IP ID {i}"))
@@ -288,7 +318,7 @@ fn segment_text(reset: &ResetReport) -> String {
     format!(
         "{} seq {}{ack} len {}, TTL {}{distance}{ip_id}, checksum {}",
         flag_names(&reset.flags),
-        reset.seq,
+        seq_text(reset.seq, reset.seq_relative),
         reset.len,
         reset.ttl,
         reset.checksum
@@ -308,9 +338,13 @@ fn write_wireshark_hint(
     write!(
         out,
         "<p class=\"wireshark\">Open <code>{}</code> in Wireshark with the display filter \
-         <code>frame.number == {}</code>.",
+         <code>frame.number == {}</code>{}.",
         escape(&path),
-        reset.frame
+        reset.frame,
+        reset.tcp_stream.map_or_else(String::new, |stream| format!(
+            ", its stream <code>{}</code>",
+            escape(&stream_filter(stream))
+        ))
     )?;
     let frames_of = |packets: &[PacketReport]| -> Vec<u64> {
         packets

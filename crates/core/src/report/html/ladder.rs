@@ -11,7 +11,7 @@ use super::lanes::{CLIENT_X, Lanes, SERVER_X, hops, is_path_verdict, side_x};
 use super::rows::{Item, Row, ladder_rows, needs_microseconds, offset_label, with_breaks};
 use crate::report::FlowReport;
 use crate::report::diagnosis::{count, hops_in_words};
-use crate::report::view::View;
+use crate::report::view::{View, seq_text};
 
 /// Width of a ladder diagram, in SVG units.
 const LADDER_WIDTH: f64 = 900.0;
@@ -313,23 +313,29 @@ fn zigzag(left: f64, right: f64, y: f64) -> String {
     points.join(" ")
 }
 
-/// Flags, sequence numbers, length and TTL of one packet: one line when it fits the space
-/// labels may use, else two (flags, length and TTL; then the sequence numbers).
+/// Flags, sequence numbers (raw, and Wireshark's relative ones), length and TTL of one packet:
+/// one line when it fits the space labels may use, else two (flags, length and TTL; then the
+/// sequence numbers), else three (the acknowledgment number on a line of its own).
 fn label_lines(row: &Row<'_>, lanes: &Lanes<'_>) -> Vec<String> {
-    let ack = row.ack.map(|a| format!(" ack {a}")).unwrap_or_default();
+    let ack = row
+        .ack
+        .map(|a| format!("ack {}", seq_text(a, row.ack_relative)));
     let flags = flag_names(row.flags);
-    let one = format!(
-        "{flags} seq {}{ack} len {} TTL {}",
-        row.seq, row.len, row.ttl
-    );
+    let seq = format!("seq {}", seq_text(row.seq, row.seq_relative));
+    let numbers = match &ack {
+        Some(ack) => format!("{seq} {ack}"),
+        None => seq.clone(),
+    };
+    let head = format!("{flags} len {} TTL {}", row.len, row.ttl);
+    let one = format!("{flags} {numbers} len {} TTL {}", row.len, row.ttl);
     let (low, high) = lanes.label_span();
-    if text_width(&one) <= high - low {
+    let fits = |text: &str| text_width(text) <= high - low;
+    if fits(&one) {
         vec![one]
+    } else if fits(&numbers) {
+        vec![head, numbers]
     } else {
-        vec![
-            format!("{flags} len {} TTL {}", row.len, row.ttl),
-            format!("seq {}{ack}", row.seq),
-        ]
+        [Some(head), Some(seq), ack].into_iter().flatten().collect()
     }
 }
 

@@ -82,6 +82,10 @@ pub(super) fn write_other_flows(
     )
 }
 
+/// Said of a flow Wireshark gives no `tcp.stream`.
+pub(crate) const NOT_IN_WIRESHARK: &str =
+    "Wireshark does not dissect it as TCP by default (a tunnel only its heuristics find).";
+
 /// One flow in full: what it was, then each reset.
 pub(super) fn write_flow(
     report: &Report,
@@ -116,6 +120,24 @@ pub(super) fn write_flow(
             "fin" => "FIN",
             _ => "neither (still open)",
         }
+    )?;
+    writeln!(out)?;
+    let stream_file = match flow.tcp_stream_input.and_then(|i| report.inputs.get(i)) {
+        Some(input) if report.inputs.len() > 1 => format!(" of {}", display_path(&input.path)),
+        _ => String::new(),
+    };
+    let wireshark = match flow.tcp_stream {
+        Some(stream) => format!(
+            "In Wireshark{}: {}.",
+            m.escape(&stream_file),
+            m.code(&stream_filter(stream))
+        ),
+        None => m.escape(NOT_IN_WIRESHARK),
+    };
+    writeln!(
+        out,
+        "Community ID {} (as Zeek, Suricata, Arkime and Elastic log it). {wireshark}",
+        m.code(&flow.community_id),
     )?;
     writeln!(out)?;
     if let Some(text) = crate::report::comparison::path_in_words(
@@ -196,13 +218,18 @@ pub(super) fn write_reset(
             view.moment(&reset.ts),
             reset.flags,
             reset.ttl,
-            reset.seq,
-            reset
-                .ack
-                .map_or(String::new(), |ack| format!(", ack {ack}")),
+            seq_text(reset.seq, reset.seq_relative),
+            reset.ack.map_or(String::new(), |ack| format!(
+                ", ack {}",
+                seq_text(ack, reset.ack_relative)
+            )),
         )) + &format!(
-            " In Wireshark: {}.",
-            m.code(&format!("frame.number == {}", reset.frame))
+            " In Wireshark: {}{}.",
+            m.code(&format!("frame.number == {}", reset.frame)),
+            reset.tcp_stream.map_or_else(String::new, |stream| format!(
+                ", its stream {}",
+                m.code(&stream_filter(stream))
+            ))
         )
     )?;
     writeln!(out)?;
@@ -302,8 +329,8 @@ pub(super) fn write_packets(
         bold(reset.frame.to_string()),
         bold(direction(reset.from).to_string()),
         bold(m.escape(&reset.flags)),
-        bold(reset.seq.to_string()),
-        bold(m.escape(&reset.ack.map_or("-".to_string(), |ack| ack.to_string()))),
+        bold(seq_cell(reset.seq, reset.seq_relative)),
+        bold(ack_cell(m, reset.ack, reset.ack_relative)),
         bold(reset.len.to_string()),
         bold(reset.ttl.to_string()),
     ]);
@@ -317,8 +344,8 @@ pub(super) fn write_packets(
                 "Frame",
                 "Direction",
                 "Flags",
-                "Seq",
-                "Ack",
+                "Seq (rel.)",
+                "Ack (rel.)",
                 "Len",
                 "TTL"
             ],
@@ -334,11 +361,23 @@ pub(super) fn packet_row(m: &dyn Markup, packet: &PacketReport) -> Vec<String> {
         packet.frame.to_string(),
         direction(packet.from).to_string(),
         m.escape(&packet.flags),
-        packet.seq.to_string(),
-        m.escape(&packet.ack.map_or("-".to_string(), |ack| ack.to_string())),
+        seq_cell(packet.seq, packet.seq_relative),
+        ack_cell(m, packet.ack, packet.ack_relative),
         packet.len.to_string(),
         packet.ttl.to_string(),
     ]
+}
+
+/// A table's sequence number: raw, then Wireshark's relative one in brackets.
+fn seq_cell(raw: u32, relative: Option<u32>) -> String {
+    match relative {
+        Some(relative) => format!("{raw} ({relative})"),
+        None => raw.to_string(),
+    }
+}
+
+fn ack_cell(m: &dyn Markup, ack: Option<u32>, relative: Option<u32>) -> String {
+    ack.map_or_else(|| m.escape("-"), |ack| m.escape(&seq_cell(ack, relative)))
 }
 
 /// "client → server" or "client ← server", by who sent it.
