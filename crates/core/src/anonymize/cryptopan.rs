@@ -1,5 +1,8 @@
 //! Crypto-PAn: prefix-preserving IP address anonymisation.
 //!
+//! Hand-written because no maintained crate implements it (only the AES block cipher comes
+//! from a crate, `aes`); the reference vectors of the original distribution test it below.
+//!
 //! Crypto-PAn (Xu, Fan, Ammar and Moon, "Prefix-Preserving IP Address
 //! Anonymization: Measurement-based Security Evaluation and a New
 //! Cryptography-based Scheme", ICNP 2002) maps every address one-to-one to a
