@@ -1,7 +1,8 @@
 //! Crypto-PAn: prefix-preserving IP address anonymisation.
 //!
-//! Hand-written because no maintained crate implements it (only the AES block cipher comes
-//! from a crate, `aes`); the reference vectors of the original distribution test it below.
+//! Hand-written: the one Rust implementation found (cryptoPAn-rs) has OpenSSL as its only
+//! backend, a C library rstscope would otherwise not link; the AES block cipher comes from a
+//! crate (`aes`), and the reference vectors of the original distribution test the rest below.
 //!
 //! Crypto-PAn (Xu, Fan, Ammar and Moon, "Prefix-Preserving IP Address
 //! Anonymization: Measurement-based Security Evaluation and a New
