@@ -56,7 +56,7 @@ pub mod source {
     pub use crate::capture::live::interfaces;
     pub use crate::capture::{
         CaptureError, Drops, FileSource, Frame, LinkType, LiveOptions, LiveSource, NextFrame,
-        Source,
+        Source, check_filter,
     };
 }
 
