@@ -335,7 +335,18 @@ fn ended(
         (Some((compression, failure)), _) => {
             NextFrame::Broken(stream_failure(path, compression, failure, frames_read))
         }
-        (None, Some(reason)) => NextFrame::Broken(cut_off(path, frames_read, &reason)),
+        (None, Some(reason)) => {
+            let broken = cut_off(path, frames_read, &reason);
+            match feed.as_ref().and_then(Feed::compression) {
+                // The capture broke before its compressed stream did (or could tell).
+                Some(compression) => NextFrame::Broken(broken.replacen(
+                    "the capture is",
+                    &format!("the capture in the {} stream is", compression.name()),
+                    1,
+                )),
+                None => NextFrame::Broken(broken),
+            }
+        }
         (None, None) => NextFrame::End,
     }
 }
@@ -348,44 +359,51 @@ fn stream_failure(
     frames_read: u64,
 ) -> String {
     let at = size(failure.raw_bytes);
-    let read = if frames_read == 0 {
-        "before a capture header: nothing was read".to_string()
-    } else {
-        format!(
-            "{} decompressed, {frames_read} frames): the frames before it were analysed",
-            size(failure.plain_bytes)
-        )
-    };
-    let Some(compression) = compression else {
-        let read = read.replace(" decompressed", " read");
-        return if frames_read == 0 {
-            format!(
-                "{path}: reading failed after {at} ({}), {read}",
-                failure.error
-            )
-        } else {
-            format!(
-                "{path}: reading failed after {at} ({}; {read}",
-                failure.error
-            )
-        };
-    };
-    let name = compression.name();
-    let problem = if failure.is_cut_off() {
-        "cut off".to_string()
-    } else {
-        format!("corrupt ({})", failure.error)
-    };
-    let fix = if failure.is_cut_off() {
-        "the rest of the capture is not in the file (was a copy or download cut short?)".to_string()
-    } else {
-        format!("`{name} -t FILE` checks a file")
+    let (what, problem, cause, fix) = match compression {
+        Some(compression) if failure.is_cut_off() => (
+            format!("{} stream", compression.name()),
+            "cut off",
+            String::new(),
+            "the rest of the capture is not in the file (was a copy or download cut short?)"
+                .to_string(),
+        ),
+        Some(compression) => (
+            format!("{} stream", compression.name()),
+            "corrupt",
+            format!("{}: {}", compression.name(), failure.error),
+            format!("`{} -t FILE` checks a file", compression.name()),
+        ),
+        None => (
+            "input".to_string(),
+            "unreadable",
+            failure.error.to_string(),
+            "check the command or device it comes from".to_string(),
+        ),
     };
     if frames_read == 0 {
-        format!("{path}: {name} stream {problem} after {at}, {read}; {fix}")
-    } else {
-        format!("{path}: {name} stream {problem} after {at} ({read}; {fix}")
+        let cause = if cause.is_empty() {
+            cause
+        } else {
+            format!(" ({cause})")
+        };
+        return format!(
+            "{path}: {what} {problem} after {at}{cause}, before the capture's first frame: nothing was read; {fix}"
+        );
     }
+    let cause = if cause.is_empty() {
+        cause
+    } else {
+        format!("{cause}; ")
+    };
+    let plain = if compression.is_some() {
+        "decompressed"
+    } else {
+        "read"
+    };
+    format!(
+        "{path}: {what} {problem} after {at} ({cause}{} {plain}, {frames_read} frames): the frames before it were analysed; {fix}",
+        size(failure.plain_bytes)
+    )
 }
 
 /// The error for a stream that gave no byte.
