@@ -328,6 +328,29 @@ fn each_compression_reads_as_the_plain_capture() {
     }
 }
 
+/// `cat a.gz b.gz` decompresses to the two parts, one after the other, with each tool.
+#[test]
+fn concatenated_members_read_as_one_stream() {
+    let dir = common::temp_dir();
+    let capture = sample("unread-data.pcap");
+    let bytes = fs::read(&capture).unwrap();
+    let (first, second) = bytes.split_at(bytes.len() / 2);
+    let plain = flows(&[&show(&capture)], None);
+    for (tool, suffix) in COMPRESSORS {
+        let mut joined = Vec::new();
+        for (n, part) in [first, second].into_iter().enumerate() {
+            let part_path = dir.path().join(format!("part{n}"));
+            fs::write(&part_path, part).unwrap();
+            let packed = dir.path().join(format!("part{n}.{suffix}"));
+            compress(tool, &part_path, &packed);
+            joined.extend(fs::read(&packed).unwrap());
+        }
+        let path = dir.path().join(format!("joined.pcap.{suffix}"));
+        fs::write(&path, joined).unwrap();
+        assert_eq!(flows(&[&show(&path)], None), plain, "{tool}");
+    }
+}
+
 #[test]
 fn a_compressed_capture_through_a_pipe_is_read_once() {
     let dir = common::temp_dir();
@@ -772,4 +795,43 @@ fn the_analyze_help_examples_run() {
         ran += 1;
     }
     assert!(ran >= 4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+
+/// `compare` reads each capture twice: compressed files it decompresses twice, standard input
+/// it refuses at once.
+#[test]
+fn compare_reads_compressed_captures_and_refuses_standard_input() {
+    let pair =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/lab-pairs/p03-peer-abort-nat");
+    let (a, b) = (pair.join("a.pcap"), pair.join("b.pcap"));
+    assert!(a.exists() && b.exists(), "{} is missing", pair.display());
+    let dir = common::temp_dir();
+    let (a_packed, b_packed) = (dir.path().join("a.pcap.gz"), dir.path().join("b.pcap.xz"));
+    compress("gzip", &a, &a_packed);
+    compress("xz", &b, &b_packed);
+    let verdicts = |args: &[&str]| -> Vec<(Value, Value)> {
+        let out = run(&[&["compare", "--format", "json"][..], args].concat(), None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|flow| flow["resets"].as_array().cloned().unwrap_or_default())
+            .map(|reset| (reset["verdict"].clone(), reset["scenario"].clone()))
+            .collect()
+    };
+    let plain = verdicts(&[&show(&a), &show(&b)]);
+    assert!(!plain.is_empty());
+    assert_eq!(verdicts(&[&show(&a_packed), &show(&b_packed)]), plain);
+    let error = one_line_error(&run(&["compare", &show(&a_packed), "-"], Some(&b_packed)));
+    assert!(
+        error.contains(
+            "-: is standard input, which can be read only once, and compare reads its inputs twice"
+        ),
+        "{error}"
+    );
 }

@@ -165,7 +165,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     check_inputs(&config.files, &config.options)?;
     if config.export.is_some() {
         for path in &config.files {
-            FileSource::check_rereadable(path)?;
+            FileSource::check_rereadable(path, "--export-pcap")?;
         }
     }
     let terminal = config.output.is_none() && io::stdout().is_terminal();

@@ -94,9 +94,9 @@ impl FileSource {
         FileSource::open(path, filter).map(drop)
     }
 
-    /// Fails on a pipe or standard input: for a second read of the inputs. A compressed file
-    /// is decompressed again.
-    pub fn check_rereadable(path: &Path) -> Result<(), CaptureError> {
+    /// Fails on a pipe or standard input: for a second read of the inputs, by `reader`
+    /// (`--export-pcap`, `compare`). A compressed file is decompressed again.
+    pub fn check_rereadable(path: &Path, reader: &'static str) -> Result<(), CaptureError> {
         let what = if is_stdin(path) {
             "is standard input"
         } else if is_read_once(path) {
@@ -107,6 +107,7 @@ impl FileSource {
         Err(CaptureError::ReadOnce {
             path: path.display().to_string(),
             what,
+            reader,
         })
     }
 }
@@ -508,24 +509,27 @@ fn open_error(
     head: &[u8],
     compression: Option<Compression>,
 ) -> CaptureError {
-    let (what, fix) = if is_capture_magic(head) {
+    let inside = compression
+        .map(|compression| format!(" of the capture in its {} stream", compression.name()));
+    let inside = inside.as_deref().unwrap_or("");
+    let (looks, fix) = if is_capture_magic(head) {
         let detail = pcap_error_text(err);
-        let what = if detail.to_lowercase().contains("truncated") {
-            "a capture whose header is cut off".to_string()
+        let looks = if detail.to_lowercase().contains("truncated") {
+            format!("the header{inside} is cut off")
         } else {
-            format!("a capture whose header libpcap refuses ({detail})")
+            format!("libpcap refuses the header{inside} ({detail})")
         };
         (
-            what,
+            looks,
             "it was cut off or damaged before its first packet; capture it again, or try `editcap -F pcap IN OUT` on it",
         )
     } else {
-        let looks = sniff::describe(head);
-        (looks.what, looks.fix)
-    };
-    let looks = match compression {
-        Some(compression) => format!("its {} stream holds {what}", compression.name()),
-        None => format!("it is {what}"),
+        let what = sniff::describe(head);
+        let looks = match compression {
+            Some(compression) => format!("its {} stream holds {}", compression.name(), what.what),
+            None => format!("it is {}", what.what),
+        };
+        (looks, what.fix)
     };
     CaptureError::NotACapture {
         path: shown.to_string(),

@@ -108,9 +108,13 @@ pub enum CaptureError {
     )]
     CannotWrite { path: String, detail: String },
     #[error(
-        "{path}: {what}, which can be read only once, and --export-pcap reads its inputs twice; save the capture to a file first (tcpdump -w FILE) and name the file"
+        "{path}: {what}, which can be read only once, and {reader} reads its inputs twice; save the capture to a file first (tcpdump -w FILE) and name the file"
     )]
-    ReadOnce { path: String, what: &'static str },
+    ReadOnce {
+        path: String,
+        what: &'static str,
+        reader: &'static str,
+    },
 }
 
 /// The text of a pcap error, without the enum's wrapper.
