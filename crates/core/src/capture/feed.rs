@@ -248,3 +248,85 @@ impl<R: Read> Read for Counted<R> {
         Ok(read)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bytes`, gzip-compressed.
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap_or_else(|e| panic!("{e}"));
+        encoder.finish().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Bytes that do not compress to nothing: a counter's bytes.
+    fn plain(length: usize) -> Vec<u8> {
+        (0..length).map(|n| (n * 7 % 251) as u8).collect()
+    }
+
+    fn feed_of(compressed: Vec<u8>) -> Feed {
+        let compression = Compression::detect(&compressed);
+        Feed::start(
+            Box::new(io::Cursor::new(compressed)),
+            Vec::new(),
+            compression,
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn read_all(feed: &Feed) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut pipe = feed.reader().unwrap_or_else(|e| panic!("{e}"));
+        pipe.read_to_end(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    #[test]
+    fn a_stream_comes_out_of_the_pipe_decompressed_with_its_head_kept() {
+        let bytes = plain(1 << 20);
+        let feed = feed_of(gzip(&bytes));
+        assert_eq!(feed.compression(), Some(Compression::Gzip));
+        assert_eq!(feed.head(), &bytes[..HEAD]);
+        assert_eq!(read_all(&feed), bytes);
+        assert!(feed.failure().is_none());
+    }
+
+    #[test]
+    fn a_cut_off_stream_is_recorded_before_the_pipe_ends() {
+        let bytes = plain(1 << 20);
+        let mut compressed = gzip(&bytes);
+        compressed.truncate(compressed.len() / 2);
+        let feed = feed_of(compressed);
+        let got = read_all(&feed);
+        assert!(!got.is_empty() && got.len() < bytes.len());
+        assert_eq!(got, &bytes[..got.len()]);
+        let failure = feed
+            .failure()
+            .unwrap_or_else(|| panic!("no failure recorded"));
+        assert!(failure.is_cut_off(), "{:?}", failure.error);
+        assert_eq!(failure.plain_bytes, got.len() as u64);
+    }
+
+    #[test]
+    fn a_plain_stream_passes_through_with_its_prefix() {
+        let bytes = plain(300_000);
+        let (prefix, rest) = bytes.split_at(6);
+        let feed = Feed::start(
+            Box::new(io::Cursor::new(rest.to_vec())),
+            prefix.to_vec(),
+            None,
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_all(&feed), bytes);
+    }
+
+    #[test]
+    fn dropping_a_feed_that_is_still_writing_ends_its_thread() {
+        // Far more than the pipe holds: the thread waits in a write until the feed is dropped.
+        let feed = feed_of(gzip(&plain(16 << 20)));
+        drop(feed);
+    }
+}
