@@ -7,7 +7,8 @@
 //! and decoding, on a core of its own where there is one. The feed keeps the stream's first
 //! bytes for its opener (which reader takes it, what it looks like when it is no capture).
 //! What stopped the stream early (a cut-off or corrupt compressed stream, a failing read) is
-//! recorded before the pipe is closed, so a reader that meets the end of the pipe finds why.
+//! recorded before the pipe is closed, so a reader that meets the end of the pipe finds why,
+//! and worded here (`stream_failure`).
 //! Which compression it is, and its decoder, are `compression`'s.
 
 use std::io::{self, PipeReader, Read, Write};
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
 
-use super::compression::Compression;
+use super::compression::{Compression, size};
 
 /// The stream's first bytes that the feed keeps for its opener: enough for any capture
 /// header, and for telling text, HTML, JSON and archives (tar's magic is at byte 257).
@@ -247,6 +248,61 @@ impl<R: Read> Read for Counted<R> {
             .fetch_add(read as u64, Ordering::Relaxed);
         Ok(read)
     }
+}
+
+/// Why a feed's stream stopped, in one line: which compression, where it broke, what was read.
+pub(super) fn stream_failure(
+    path: &str,
+    compression: Option<Compression>,
+    failure: &Failure,
+    frames_read: u64,
+) -> String {
+    let at = size(failure.raw_bytes);
+    let (what, problem, cause, fix) = match compression {
+        Some(compression) if failure.is_cut_off() => (
+            format!("{} stream", compression.name()),
+            "cut off",
+            String::new(),
+            "the rest of the capture is not in the file (was a copy or download cut short?)"
+                .to_string(),
+        ),
+        Some(compression) => (
+            format!("{} stream", compression.name()),
+            "corrupt",
+            format!("{}: {}", compression.name(), failure.error),
+            format!("`{} -t FILE` checks a file", compression.name()),
+        ),
+        None => (
+            "input".to_string(),
+            "unreadable",
+            failure.error.to_string(),
+            "check the command or device it comes from".to_string(),
+        ),
+    };
+    if frames_read == 0 {
+        let cause = if cause.is_empty() {
+            cause
+        } else {
+            format!(" ({cause})")
+        };
+        return format!(
+            "{path}: {what} {problem} after {at}{cause}, before the capture's first frame: nothing was read; {fix}"
+        );
+    }
+    let cause = if cause.is_empty() {
+        cause
+    } else {
+        format!("{cause}; ")
+    };
+    let plain = if compression.is_some() {
+        "decompressed"
+    } else {
+        "read"
+    };
+    format!(
+        "{path}: {what} {problem} after {at} ({cause}{} {plain}, {frames_read} frames): the frames before it were analysed; {fix}",
+        size(failure.plain_bytes)
+    )
 }
 
 #[cfg(test)]

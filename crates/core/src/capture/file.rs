@@ -19,9 +19,9 @@ use std::path::Path;
 use pcap::{BpfProgram, Capture, Offline, Precision};
 
 use super::classic::{self, ClassicPcap, Record, read_full};
-use super::compression::{Compression, MAGIC_LEN, size};
-use super::feed::{Failure, Feed};
-use super::sniff;
+use super::compression::{Compression, MAGIC_LEN};
+use super::feed::{Feed, stream_failure};
+use super::sniff::{empty_stream, open_error};
 use super::{CaptureError, Frame, LinkType, NextFrame, Source, pcap_error_text};
 use crate::time::Timestamp;
 
@@ -352,84 +352,6 @@ fn ended(
     }
 }
 
-/// Why a feed's stream stopped, in one line: which compression, where it broke, what was read.
-fn stream_failure(
-    path: &str,
-    compression: Option<Compression>,
-    failure: &Failure,
-    frames_read: u64,
-) -> String {
-    let at = size(failure.raw_bytes);
-    let (what, problem, cause, fix) = match compression {
-        Some(compression) if failure.is_cut_off() => (
-            format!("{} stream", compression.name()),
-            "cut off",
-            String::new(),
-            "the rest of the capture is not in the file (was a copy or download cut short?)"
-                .to_string(),
-        ),
-        Some(compression) => (
-            format!("{} stream", compression.name()),
-            "corrupt",
-            format!("{}: {}", compression.name(), failure.error),
-            format!("`{} -t FILE` checks a file", compression.name()),
-        ),
-        None => (
-            "input".to_string(),
-            "unreadable",
-            failure.error.to_string(),
-            "check the command or device it comes from".to_string(),
-        ),
-    };
-    if frames_read == 0 {
-        let cause = if cause.is_empty() {
-            cause
-        } else {
-            format!(" ({cause})")
-        };
-        return format!(
-            "{path}: {what} {problem} after {at}{cause}, before the capture's first frame: nothing was read; {fix}"
-        );
-    }
-    let cause = if cause.is_empty() {
-        cause
-    } else {
-        format!("{cause}; ")
-    };
-    let plain = if compression.is_some() {
-        "decompressed"
-    } else {
-        "read"
-    };
-    format!(
-        "{path}: {what} {problem} after {at} ({cause}{} {plain}, {frames_read} frames): the frames before it were analysed; {fix}",
-        size(failure.plain_bytes)
-    )
-}
-
-/// The error for a stream that gave no byte.
-fn empty_stream(shown: &str, compression: Option<Compression>) -> CaptureError {
-    let (looks, fix) = match compression {
-        Some(compression) => (
-            format!("its {} stream holds nothing", compression.name()),
-            "the capture was never written into it; compress the capture itself (e.g. gzip trace.pcap)",
-        ),
-        None if shown == "-" => (
-            "standard input is empty".to_string(),
-            "pipe a capture into it (tcpdump -w - | rstscope analyze -) or name the file",
-        ),
-        None => (
-            "the pipe gave nothing".to_string(),
-            "check the command writing into it (tcpdump -w -, not tcpdump > FILE)",
-        ),
-    };
-    CaptureError::NotACapture {
-        path: shown.to_string(),
-        looks,
-        fix: fix.to_string(),
-    }
-}
-
 /// Why a file ended early, in one line.
 fn cut_off(path: &str, frames_read: u64, reason: &str) -> String {
     // libpcap reads a pcapng file only while every interface has the first one's link type
@@ -498,58 +420,4 @@ fn unreadable(shown: &str, err: &io::Error) -> CaptureError {
         path: shown.to_string(),
         detail: err.to_string(),
     }
-}
-
-/// Turns libpcap's refusal to open a stream into the error that names its cause, from its
-/// first bytes `head` (decompressed, when it is compressed). The stream exists and is readable
-/// (checked before), so whatever libpcap objects to is its content.
-fn open_error(
-    shown: &str,
-    err: &pcap::Error,
-    head: &[u8],
-    compression: Option<Compression>,
-) -> CaptureError {
-    let inside = compression
-        .map(|compression| format!(" of the capture in its {} stream", compression.name()));
-    let inside = inside.as_deref().unwrap_or("");
-    let (looks, fix) = if is_capture_magic(head) {
-        let detail = pcap_error_text(err);
-        let looks = if detail.to_lowercase().contains("truncated") {
-            format!("the header{inside} is cut off")
-        } else {
-            format!("libpcap refuses the header{inside} ({detail})")
-        };
-        (
-            looks,
-            "it was cut off or damaged before its first packet; capture it again, or try `editcap -F pcap IN OUT` on it",
-        )
-    } else {
-        let what = sniff::describe(head);
-        let looks = match compression {
-            Some(compression) => format!("its {} stream holds {}", compression.name(), what.what),
-            None => format!("it is {}", what.what),
-        };
-        (looks, what.fix)
-    };
-    CaptureError::NotACapture {
-        path: shown.to_string(),
-        looks,
-        fix: fix.to_string(),
-    }
-}
-
-/// True when `head` starts with the magic number of a pcap (any byte order and time stamp
-/// precision, and the modified format of Alexey Kuznetzov's patches) or pcapng file.
-fn is_capture_magic(head: &[u8]) -> bool {
-    const MAGICS: [u32; 7] = [
-        0xa1b2_c3d4,
-        0xd4c3_b2a1,
-        0xa1b2_3c4d,
-        0x4d3c_b2a1,
-        0xa1b2_cd34,
-        0x34cd_b2a1,
-        0x0a0d_0d0a,
-    ];
-    head.first_chunk::<4>()
-        .is_some_and(|magic| MAGICS.contains(&u32::from_le_bytes(*magic)))
 }

@@ -4,8 +4,10 @@
 //! People hand rstscope what they have: tcpdump's printed output instead of its `-w` file, a
 //! download that saved an error page, a report, a Zeek log, an archive of captures. Each gets
 //! its name and its own advice; only a capture in another binary format is sent to `editcap`.
+//! The errors for a stream that gave nothing and for one libpcap refuses are made here too.
 
 use super::compression::Compression;
+use super::{CaptureError, pcap_error_text};
 
 /// What the bytes look like, as a noun phrase ("a Zeek log ..."), and what to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -161,6 +163,83 @@ fn hex(head: &[u8]) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The error for a stream that gave no byte.
+pub(super) fn empty_stream(shown: &str, compression: Option<Compression>) -> CaptureError {
+    let (looks, fix) = match compression {
+        Some(compression) => (
+            format!("its {} stream holds nothing", compression.name()),
+            "the capture was never written into it; compress the capture itself (e.g. gzip trace.pcap)",
+        ),
+        None if shown == "-" => (
+            "standard input is empty".to_string(),
+            "pipe a capture into it (tcpdump -w - | rstscope analyze -) or name the file",
+        ),
+        None => (
+            "the pipe gave nothing".to_string(),
+            "check the command writing into it (tcpdump -w -, not tcpdump > FILE)",
+        ),
+    };
+    CaptureError::NotACapture {
+        path: shown.to_string(),
+        looks,
+        fix: fix.to_string(),
+    }
+}
+
+/// Turns libpcap's refusal to open a stream into the error that names its cause, from its
+/// first bytes `head` (decompressed, when it is compressed). The stream exists and is readable
+/// (checked before), so whatever libpcap objects to is its content.
+pub(super) fn open_error(
+    shown: &str,
+    err: &pcap::Error,
+    head: &[u8],
+    compression: Option<Compression>,
+) -> CaptureError {
+    let inside = compression
+        .map(|compression| format!(" of the capture in its {} stream", compression.name()));
+    let inside = inside.as_deref().unwrap_or("");
+    let (looks, fix) = if is_capture_magic(head) {
+        let detail = pcap_error_text(err);
+        let looks = if detail.to_lowercase().contains("truncated") {
+            format!("the header{inside} is cut off")
+        } else {
+            format!("libpcap refuses the header{inside} ({detail})")
+        };
+        (
+            looks,
+            "it was cut off or damaged before its first packet; capture it again, or try `editcap -F pcap IN OUT` on it",
+        )
+    } else {
+        let what = describe(head);
+        let looks = match compression {
+            Some(compression) => format!("its {} stream holds {}", compression.name(), what.what),
+            None => format!("it is {}", what.what),
+        };
+        (looks, what.fix)
+    };
+    CaptureError::NotACapture {
+        path: shown.to_string(),
+        looks,
+        fix: fix.to_string(),
+    }
+}
+
+/// True when `head` starts with the magic number of a pcap (any byte order and time stamp
+/// precision, and the modified format of Alexey Kuznetzov's patches) or pcapng file.
+fn is_capture_magic(head: &[u8]) -> bool {
+    const MAGICS: [u32; 7] = [
+        0xa1b2_c3d4,
+        0xd4c3_b2a1,
+        0xa1b2_3c4d,
+        0x4d3c_b2a1,
+        0xa1b2_cd34,
+        0x34cd_b2a1,
+        0x0a0d_0d0a,
+    ];
+    head.first_chunk::<4>()
+        .is_some_and(|magic| MAGICS.contains(&u32::from_le_bytes(*magic)))
 }
 
 #[cfg(test)]
