@@ -586,7 +586,7 @@ fn a_big_input_gets_a_progress_bar_on_a_terminal_only() {
         "no progress bar on a terminal: {shown:?}"
     );
     assert!(
-        shown.ends_with("\r\x1b[K"),
+        shown.ends_with("\r\x1b[2K") || shown.ends_with("\r\x1b[K"),
         "the bar is wiped at the end: {shown:?}"
     );
     let quiet = on_a_terminal(&[
@@ -610,4 +610,30 @@ fn a_big_input_gets_a_progress_bar_on_a_terminal_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_big_compressed_input_gets_a_count_not_a_percentage() {
+    // The decompressed size is unknown until the end: no percentage or ETA it could not keep.
+    let dir = temp_dir();
+    let capture = big_capture(dir.path());
+    let status = Command::new("gzip")
+        .arg("-1")
+        .arg(&capture)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let gz = dir.path().join("big.pcap.gz");
+    assert!(
+        fs::metadata(&gz).unwrap().len() > 64 << 10,
+        "big enough for the count"
+    );
+    let gz = show(&gz);
+    let shown = on_a_terminal(&["analyze", "-F", "json", "-o", "/dev/null", &gz]);
+    assert!(
+        shown.contains("of capture read") && shown.contains("packets/s"),
+        "no count on a terminal: {shown:?}"
+    );
+    assert!(!shown.contains("ETA"), "{shown:?}");
+    assert!(shown.ends_with("\r\x1b[2K"), "wiped at the end: {shown:?}");
 }

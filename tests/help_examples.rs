@@ -3,8 +3,10 @@
 //! scratch directory that holds the captures it names (copies of a sample, compressed where
 //! the name says so), with `rstscope` standing for the binary under test. Capture examples run
 //! inside a network namespace that has an `eth0` (a veth), and are stopped with Ctrl-C (SIGINT) after
-//! two seconds, as a user stops them. Needs root, like the other live tests, and fails (never
-//! skips) without it.
+//! two seconds, as a user stops them. A line that starts with another tool (`sudo tcpdump ...
+//! | rstscope analyze -`) is not run here: it needs traffic on a real interface, and
+//! tests/inputs.rs reads captures from standard input. Needs root, like the other live tests,
+//! and fails (never skips) without it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,15 +1,27 @@
-//! `rstscope analyze`'s options, as clap reads them, checked once into a `Config`.
+//! `rstscope analyze`'s options, as clap reads them, checked once into a `Config`: which
+//! words are files and which a filter (`inputs`), and the rest.
+
+use std::ffi::OsString;
 
 use super::ranges::Bounded;
 use super::*;
 
 #[derive(Debug, Args)]
 pub(super) struct AnalyzeArgs {
-    /// Capture files to read, in order (pcap or pcapng, any link type rstscope decodes).
-    #[arg(required = true, value_name = "FILE")]
-    pub(super) files: Vec<PathBuf>,
+    /// Capture files to read, in order: pcap or pcapng, plain or compressed (gzip, zstd, xz,
+    /// bzip2, lz4), `-` for standard input. The words after them that are no files and make a
+    /// filter together are the filter, as in tcpdump: x.pcap port 443. With -r every word
+    /// here is the filter.
+    #[arg(value_name = "FILE", required_unless_present = "read")]
+    pub(super) words: Vec<OsString>,
 
-    /// Only analyse frames that match this BPF filter (tcpdump syntax, e.g. 'tcp port 443').
+    /// Read this capture file (`-`: standard input), as tcpdump -r does; repeat for more.
+    /// The words after the options are then a BPF filter: -r x.pcap tcp port 443.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub(super) read: Vec<PathBuf>,
+
+    /// List only the flows with a frame that matches this BPF filter (tcpdump syntax, e.g.
+    /// 'tcp port 443'); or give it as the words after the files.
     #[arg(short, long, value_name = "EXPR")]
     pub(super) filter: Option<String>,
 
@@ -31,7 +43,8 @@ pub(super) struct AnalyzeArgs {
     #[arg(short, long, value_name = "FILE")]
     pub(super) output: Option<PathBuf>,
 
-    /// No progress bar (it is shown only on a terminal, for inputs over 8 MB).
+    /// No progress bar (it is shown only on a terminal, for inputs over 8 MB, or 64 KB
+    /// compressed).
     #[arg(short, long)]
     pub(super) quiet: bool,
 
@@ -185,18 +198,19 @@ pub(super) struct Config {
 
 impl AnalyzeArgs {
     pub(super) fn into_config(self) -> anyhow::Result<Config> {
+        let (files, filter) = super::inputs::files_and_filter(self.read, self.words, self.filter)?;
         let anonymize = self.anonymize.key()?;
         Ok(Config {
             view: self.view.view(self.all),
             color: self.view.color(),
             narrowing: self.narrow.narrowing(anonymize),
             options: AnalyzeOptions {
-                filter: self.filter,
+                filter,
                 flows: self.flows.config(),
                 anonymize,
                 one_thread: false,
             },
-            files: self.files,
+            files,
             retain: self.format.retain(self.all),
             format: self.format,
             output: self.output,

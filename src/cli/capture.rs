@@ -48,14 +48,15 @@ const SAME_REQUEST_MS: u64 = 300;
 
 #[derive(Debug, Args)]
 pub(super) struct CaptureArgs {
-    /// The interface to capture on (`any` for all; `rstscope interfaces` lists them).
-    #[arg(value_name = "IFACE")]
-    interface: String,
+    /// The interface to capture on (`any` for all; `rstscope interfaces` lists them), then
+    /// a BPF filter, as for tcpdump: 'tcp port 443' or unquoted words. With -i every word
+    /// here is the filter.
+    #[arg(value_name = "IFACE", required_unless_present = "interface")]
+    words: Vec<String>,
 
-    /// A BPF filter, written after the interface as for tcpdump: 'tcp port 443' or unquoted
-    /// words.
-    #[arg(value_name = "FILTER")]
-    filter: Vec<String>,
+    /// The interface to capture on, as tcpdump -i names it.
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    interface: Option<String>,
 
     /// What to print. Every format but jsonl prints a line per reset on standard output as it
     /// is judged (on standard error for json), then the final report when the capture stops.
@@ -161,6 +162,22 @@ pub(super) fn run_interfaces() -> anyhow::Result<Outcome> {
     })
 }
 
+impl CaptureArgs {
+    /// The interface, from -i or the first word.
+    fn interface(&self) -> &str {
+        match &self.interface {
+            Some(interface) => interface,
+            None => self.words.first().map_or("", String::as_str),
+        }
+    }
+
+    /// The filter's words: all of them after -i, else those after the interface.
+    fn filter(&self) -> &[String] {
+        let skip = usize::from(self.interface.is_none());
+        self.words.get(skip..).unwrap_or_default()
+    }
+}
+
 pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     #[cfg(target_os = "linux")]
     let run_as = {
@@ -175,14 +192,14 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
     };
     install_stop_handler();
     let anonymize = args.anonymize.key()?;
-    let filter = (!args.filter.is_empty()).then(|| args.filter.join(" "));
+    let filter = (!args.filter().is_empty()).then(|| args.filter().join(" "));
     let options = LiveOptions {
         snaplen: args.snaplen,
         buffer_mib: (args.buffer_kib / 1024).max(1),
         promiscuous: !args.no_promiscuous,
         filter,
     };
-    let mut source = LiveSource::open(&args.interface, &options)?;
+    let mut source = LiveSource::open(args.interface(), &options)?;
     let mut recorder = match &args.write {
         Some(path) => Some(Recorder::create(
             path,
@@ -275,11 +292,11 @@ pub(super) fn run_capture(args: CaptureArgs) -> anyhow::Result<Outcome> {
         return Err(out.failed(err));
     }
     let terminal = report_to_stdout && io::stdout().is_terminal();
-    if !args.filter.is_empty() && watcher.resets_without_baseline > 0 {
+    if !args.filter().is_empty() && watcher.resets_without_baseline > 0 {
         let n = watcher.resets_without_baseline;
         watcher.builder.warn(format!(
             "the capture filter '{}' ran in the kernel, and {n} reset{} had no other packet of {} claimed sender to compare with: a filter on flags, ports or one direction takes away what verdicts compare a reset with; capture with a filter on the hosts only (or none) for surer verdicts",
-            args.filter.join(" "),
+            args.filter().join(" "),
             if n == 1 { "" } else { "s" },
             if n == 1 { "its" } else { "their" }
         ));
@@ -383,10 +400,11 @@ fn own_addresses(source: &LiveSource, anonymize: Option<&AnonymizeKey>) -> Vec<s
 fn announce_start(args: &CaptureArgs, link_type: &str) {
     let mut text = format!(
         "rstscope: capturing on {}, link-type {link_type}, snapshot length {} bytes",
-        args.interface, args.snaplen
+        args.interface(),
+        args.snaplen
     );
-    if !args.filter.is_empty() {
-        text.push_str(&format!(", filter '{}'", args.filter.join(" ")));
+    if !args.filter().is_empty() {
+        text.push_str(&format!(", filter '{}'", args.filter().join(" ")));
     }
     if let Some(path) = &args.write {
         text.push_str(&format!(", saving packets to {}", path.display()));

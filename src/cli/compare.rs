@@ -64,12 +64,11 @@ pub(super) fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
         anonymize,
         one_thread: false,
     };
-    check_inputs(&args.files, &options)?;
-    if args.export_pcap.is_some() {
-        for path in &args.files {
-            FileSource::check_rereadable(path)?;
-        }
+    // Each capture is analysed, then read again for its packets (and once more for an export).
+    for path in &args.files {
+        FileSource::check_rereadable(path, "compare")?;
     }
+    check_inputs(&args.files, &options)?;
     let terminal = args.output.is_none() && io::stdout().is_terminal();
     let mut out = Output::open(args.output.as_deref())?;
     let command = command_line(anonymize, &args.files);

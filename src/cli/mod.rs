@@ -57,6 +57,7 @@ struct Cli {
 mod capture;
 mod compare;
 mod help_pages;
+mod inputs;
 mod progress;
 mod ranges;
 mod stream;
@@ -66,6 +67,8 @@ mod view_args;
 enum Command {
     /// Analyse capture files (pcap or pcapng) and report every TCP flow that ended in a reset.
     #[command(
+        override_usage = "rstscope analyze [OPTIONS] FILE... [FILTER...]
+       rstscope analyze [OPTIONS] -r FILE [-r FILE]... [FILTER...]",
         long_about = "Analyse capture files (pcap or pcapng) and report every TCP flow that \
 ended in a reset.
 
@@ -73,13 +76,24 @@ Files are read in the order given, as one continuous capture, so the parts of a 
 capture (tcpdump -C or -G) continue each other's flows. Frame numbers count from 1 in each \
 file, as Wireshark numbers them, so 'frame.number == 42' finds the same packet.
 
+A file may be compressed with gzip, zstd, xz, bzip2 or lz4: it is told by its first bytes, \
+not its name, and decompressed as it is read, from a pipe or standard input (`-`) too.
+
+The filter can follow the files, as in tcpdump. With -r FILE (repeat it for more files) \
+every word after the options is the filter: `-r x.pcap port 443` is `--filter 'port 443' \
+x.pcap`. Without -r the words after the first file are files while they exist; from the \
+first that does not, the rest is the filter if it compiles as one (`x.pcap port 443`), \
+otherwise that word is reported as a missing file.
+
 By default a table lists the flows that carried a RST segment, followed by a summary of \
 what was read and skipped and how flows closed.",
         after_long_help = "EXAMPLES:
     rstscope analyze trace.pcap
-    rstscope analyze --all --filter 'tcp port 443' trace.pcapng
+    rstscope analyze -r trace.pcap tcp port 443
+    rstscope analyze --all capture.pcapng.gz 'tcp port 443'
     rstscope analyze --format json -o report.json rotated0.pcap rotated1.pcap
     rstscope analyze --format jsonl big.pcap | jq 'select(.close == \"rst\")'
+    sudo tcpdump -i eth0 -c 10000 -w - | rstscope analyze -
 
 EXIT STATUS:
     0  the report was written
@@ -89,14 +103,19 @@ EXIT STATUS:
     )]
     Analyze(AnalyzeArgs),
     /// Capture live on an interface and explain every reset as it happens.
-    #[command(after_long_help = "EXAMPLES:
+    #[command(
+        override_usage = "rstscope capture [OPTIONS] IFACE [FILTER...]
+       rstscope capture [OPTIONS] -i IFACE [FILTER...]",
+        after_long_help = "EXAMPLES:
     sudo rstscope capture eth0 'tcp port 443'
+    sudo rstscope capture -i eth0 tcp port 443 -c 1000
     sudo rstscope capture any tcp port 5432 --duration 10m -w evidence.pcap
     sudo rstscope capture eth0 --format jsonl > flows.jsonl
 
 Stop with Ctrl-C (or SIGTERM, --duration, --count, --resets): finished and still-open flows
 are analysed and the report is printed. A second Ctrl-C exits at once.
-Without root, grant the binary the right once: sudo setcap cap_net_raw,cap_net_admin=eip rstscope")]
+Without root, grant the binary the right once: sudo setcap cap_net_raw,cap_net_admin=eip rstscope"
+    )]
     Capture(capture::CaptureArgs),
     /// Compare two captures of the same traffic (say, the client's and the server's) and say
     /// for certain who sent each reset.
@@ -174,7 +193,7 @@ fn run_analyze(config: Config) -> anyhow::Result<Outcome> {
     check_inputs(&config.files, &config.options)?;
     if config.export.is_some() {
         for path in &config.files {
-            FileSource::check_rereadable(path)?;
+            FileSource::check_rereadable(path, "--export-pcap")?;
         }
     }
     let terminal = config.output.is_none() && io::stdout().is_terminal();

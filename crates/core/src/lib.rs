@@ -53,10 +53,11 @@ pub use time::{Span, Timestamp};
 
 /// Where frames come from: capture files and live interfaces, through libpcap.
 pub mod source {
+    pub use crate::capture::compression::compression_of;
     pub use crate::capture::live::interfaces;
     pub use crate::capture::{
         CaptureError, Drops, FileSource, Frame, LinkType, LiveOptions, LiveSource, NextFrame,
-        Source,
+        Source, check_filter,
     };
 }
 

@@ -44,7 +44,7 @@ pub(super) enum Record<'a> {
 
 /// An open classic pcap file.
 pub(super) struct ClassicPcap {
-    file: File,
+    input: Box<dyn Read + Send>,
     buffer: Vec<u8>,
     /// The unread bytes are `buffer[start..end]`.
     start: usize,
@@ -61,59 +61,34 @@ impl ClassicPcap {
     /// Opens `path` if it is a regular classic pcap file this reader takes; None leaves it to
     /// libpcap (pipes, and every file whose header libpcap would refuse, so its error stands).
     pub(super) fn open(path: &Path) -> io::Result<Option<ClassicPcap>> {
-        // A pipe or device can be opened and read only once: libpcap takes those whole.
+        // A pipe or device can be opened and read only once: it comes through a feed instead.
         if !std::fs::metadata(path)?.is_file() {
             return Ok(None);
         }
-        let mut file = File::open(path)?;
+        ClassicPcap::from_reader(Box::new(File::open(path)?))
+    }
+
+    /// Reads a classic pcap file from `input` (a file, or the pipe of a feed that decompresses
+    /// one) if its header is one this reader takes; None when it is not (its first bytes are
+    /// gone then: a caller with a stream looks first, with [`accepts`]).
+    pub(super) fn from_reader(mut input: Box<dyn Read + Send>) -> io::Result<Option<ClassicPcap>> {
         let mut header = [0u8; FILE_HEADER];
-        if read_full(&mut file, &mut header)? < FILE_HEADER {
+        if read_full(&mut input, &mut header)? < FILE_HEADER {
             return Ok(None);
         }
-        let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let (swapped, nanosecond) = match magic {
-            0xa1b2_c3d4 => (false, false),
-            0xa1b2_3c4d => (false, true),
-            0xd4c3_b2a1 => (true, false),
-            0x4d3c_b2a1 => (true, true),
-            _ => return Ok(None),
-        };
-        let word = |at: usize| {
-            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
-            if swapped {
-                u32::from_be_bytes(bytes)
-            } else {
-                u32::from_le_bytes(bytes)
-            }
-        };
-        let version = word(4);
-        let (major, minor) = if swapped {
-            (version >> 16, version & 0xffff)
-        } else {
-            (version & 0xffff, version >> 16)
-        };
-        let (snaplen, linktype) = (word(16), word(20));
-        let Ok(dlt) = i32::try_from(linktype) else {
+        let Some(header) = Header::parse(&header) else {
             return Ok(None);
-        };
-        if (major, minor) != (2, 4) || linktype > 0xffff {
-            return Ok(None);
-        }
-        let snapshot = if snaplen == 0 || snaplen > MAXIMUM_SNAPLEN {
-            MAXIMUM_SNAPLEN
-        } else {
-            snaplen
         };
         Ok(Some(ClassicPcap {
-            file,
+            input,
             buffer: vec![0; BLOCK],
             start: 0,
             end: 0,
             eof: false,
-            swapped,
-            nanosecond,
-            snapshot,
-            dlt,
+            swapped: header.swapped,
+            nanosecond: header.nanosecond,
+            snapshot: header.snapshot,
+            dlt: header.dlt,
         }))
     }
 
@@ -201,7 +176,7 @@ impl ClassicPcap {
         self.end -= self.start;
         self.start = 0;
         while self.end < wanted {
-            let read = match self.file.read(&mut self.buffer[self.end..]) {
+            let read = match self.input.read(&mut self.buffer[self.end..]) {
                 Ok(read) => read,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
@@ -216,11 +191,69 @@ impl ClassicPcap {
     }
 }
 
-/// Reads until `buffer` is full or the file ends; returns the bytes read.
-fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+/// True when `head`, a stream's first bytes, is a classic pcap header this reader takes.
+pub(super) fn accepts(head: &[u8]) -> bool {
+    head.first_chunk::<FILE_HEADER>()
+        .is_some_and(|header| Header::parse(header).is_some())
+}
+
+/// What the file header says, for the headers this reader takes.
+struct Header {
+    swapped: bool,
+    nanosecond: bool,
+    snapshot: u32,
+    dlt: i32,
+}
+
+impl Header {
+    /// The header's fields; None for a header this reader leaves to libpcap.
+    fn parse(header: &[u8; FILE_HEADER]) -> Option<Header> {
+        let magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let (swapped, nanosecond) = match magic {
+            0xa1b2_c3d4 => (false, false),
+            0xa1b2_3c4d => (false, true),
+            0xd4c3_b2a1 => (true, false),
+            0x4d3c_b2a1 => (true, true),
+            _ => return None,
+        };
+        let word = |at: usize| {
+            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if swapped {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let version = word(4);
+        let (major, minor) = if swapped {
+            (version >> 16, version & 0xffff)
+        } else {
+            (version & 0xffff, version >> 16)
+        };
+        let (snaplen, linktype) = (word(16), word(20));
+        let dlt = i32::try_from(linktype).ok()?;
+        if (major, minor) != (2, 4) || linktype > 0xffff {
+            return None;
+        }
+        let snapshot = if snaplen == 0 || snaplen > MAXIMUM_SNAPLEN {
+            MAXIMUM_SNAPLEN
+        } else {
+            snaplen
+        };
+        Some(Header {
+            swapped,
+            nanosecond,
+            snapshot,
+            dlt,
+        })
+    }
+}
+
+/// Reads until `buffer` is full or the input ends; returns the bytes read.
+pub(super) fn read_full(input: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
+        match input.read(&mut buffer[filled..]) {
             Ok(0) => break,
             Ok(read) => filled += read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}

@@ -6,13 +6,16 @@
 //! file or interface and says how to fix it.
 
 mod classic;
+pub(crate) mod compression;
+mod feed;
 pub(crate) mod file;
 pub(crate) mod live;
+mod sniff;
 
 use crate::time::Timestamp;
 
 pub use crate::link::LinkType;
-pub use file::FileSource;
+pub use file::{FileSource, check_filter};
 pub use live::{Drops, LiveOptions, LiveSource};
 
 /// Where frames come from: a file or an interface. The pipeline reads either the same way.
@@ -65,10 +68,21 @@ pub enum CaptureError {
         "{path}: the file is empty; the capture was never written (was tcpdump stopped before it flushed?)"
     )]
     EmptyFile { path: String },
+    /// What the input looks like ("it is text (...)", "its gzip stream holds a Zeek log"),
+    /// and what to do.
+    #[error("{path}: not a pcap or pcapng capture: {looks}; {fix}")]
+    NotACapture {
+        path: String,
+        looks: String,
+        fix: String,
+    },
+    /// A compressed stream (or a pipe) that broke before a capture could be read from it.
+    #[error("{detail}")]
+    BrokenStream { detail: String },
     #[error(
-        "{path}: not a pcap or pcapng capture ({detail}); convert it with `editcap -F pcap IN OUT` or pass a capture file"
+        "-: standard input is a terminal; pipe a capture into it (tcpdump -w - | rstscope analyze -, or rstscope analyze - < trace.pcap.gz) or name the file"
     )]
-    NotACapture { path: String, detail: String },
+    StdinIsTerminal,
     #[error("{path}: cannot read the file ({detail}); check that it is readable and complete")]
     Unreadable { path: String, detail: String },
     #[error(
@@ -94,9 +108,13 @@ pub enum CaptureError {
     )]
     CannotWrite { path: String, detail: String },
     #[error(
-        "{path}: is a pipe, which can be read only once, and --export-pcap reads its inputs twice; save the capture to a file first (tcpdump -w FILE)"
+        "{path}: {what}, which can be read only once, and {reader} reads its inputs twice; save the capture to a file first (tcpdump -w FILE) and name the file"
     )]
-    ReadOnce { path: String },
+    ReadOnce {
+        path: String,
+        what: &'static str,
+        reader: &'static str,
+    },
 }
 
 /// The text of a pcap error, without the enum's wrapper.

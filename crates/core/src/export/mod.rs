@@ -238,7 +238,7 @@ pub fn export_pcap(
     out: &Path,
 ) -> Result<Exported, CaptureError> {
     for path in paths {
-        FileSource::check_rereadable(path)?;
+        FileSource::check_rereadable(path, "--export-pcap")?;
     }
     let mut sources = paths
         .iter()
