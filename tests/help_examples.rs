@@ -53,18 +53,17 @@ fn examples(command: &str) -> Vec<String> {
 /// Puts a capture under every name the example reads, compressed by the name's suffix, and
 /// makes the directories its redirections write into.
 fn prepare(dir: &Path, example: &str) {
-    let mut words = example.split_whitespace().peekable();
     let mut previous = "";
-    while let Some(word) = words.next() {
+    for word in example.split_whitespace() {
         let word = word.trim_matches(|c| c == '\'' || c == '"');
         let output = matches!(
             previous,
             "-o" | "--output" | "-w" | "--write" | "--export-pcap" | ">"
         );
-        if previous == ">" {
-            if let Some(parent) = dir.join(word.trim_start_matches("~/")).parent() {
-                std::fs::create_dir_all(parent).unwrap();
-            }
+        if previous == ">"
+            && let Some(parent) = dir.join(word.trim_start_matches("~/")).parent()
+        {
+            std::fs::create_dir_all(parent).unwrap();
         }
         let is_capture = [".pcap", ".pcapng", ".cap"]
             .iter()
