@@ -1,5 +1,5 @@
 //! Numeric options with bounds, refused in words: clap then prints
-//! "invalid value '0' for '--idle-timeout <SECS>': must be at least 1 second".
+//! `invalid value '0' for '--idle-timeout <SECS>': must be at least 1 second`.
 
 use std::fmt::Display;
 use std::str::FromStr;
