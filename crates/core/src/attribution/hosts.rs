@@ -141,10 +141,12 @@ impl HostBaselines {
     }
 
     fn facts_mut(&mut self, ip: IpAddr) -> Option<&mut HostFacts> {
-        if !self.hosts.contains_key(&ip) && self.hosts.len() >= MAX_HOSTS {
-            return None;
+        // One hash lookup per packet while there is room (every packet asks).
+        if self.hosts.len() < MAX_HOSTS {
+            Some(self.hosts.entry(ip).or_default())
+        } else {
+            self.hosts.get_mut(&ip)
         }
-        Some(self.hosts.entry(ip).or_default())
     }
 
     /// Notes one segment of a host. RST segments are what gets judged, so they are kept apart

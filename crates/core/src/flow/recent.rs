@@ -106,8 +106,9 @@ impl RecentSegments {
             let kept_len = u32::from(kept.len_high) << 16 | u32::from(kept.len_low);
             let kept_id = (kept.bits & HAS_IP_ID != 0).then_some(kept.ip_id);
             let ttl_apart = kept.ttl.abs_diff(segment.ip.ttl);
-            same_direction
-                && kept.seq == segment.seq.0
+            // The sequence number first: it tells almost every other segment apart.
+            kept.seq == segment.seq.0
+                && same_direction
                 && kept.ack == segment.ack.map_or(0, |ack| ack.0)
                 && kept.flags == segment.flags.0
                 && kept_len == len
