@@ -20,4 +20,18 @@ static PATH: LazyLock<PathBuf> = LazyLock::new(|| {
     dir.join(format!("rstscope-fuzz-{}.cap", std::process::id()))
 });
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| common::capture_file_target(data, &PATH));
+/// libFuzzer's `main` is C's, so SIGPIPE keeps its default action here, where the Rust runtime
+/// ignores it in every Rust program: a compressed input whose capture breaks early closes the
+/// feed's pipe, and the feed thread's next write must get EPIPE, not kill the process.
+static IGNORE_SIGPIPE: std::sync::Once = std::sync::Once::new();
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    IGNORE_SIGPIPE.call_once(|| {
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler; nothing else
+        // in this process touches SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+    });
+    common::capture_file_target(data, &PATH)
+});

@@ -10,6 +10,11 @@
 //! recorded before the pipe is closed, so a reader that meets the end of the pipe finds why,
 //! and worded here (`stream_failure`).
 //! Which compression it is, and its decoder, are `compression`'s.
+//!
+//! A reader that stops early closes the pipe under the thread's feet: the thread's next write
+//! then fails with EPIPE and it stops, as long as SIGPIPE is ignored, which the Rust runtime
+//! does for every Rust program (rstscope among them). A program embedding this crate from
+//! another runtime (a C `main`, libFuzzer's) must ignore SIGPIPE too, or that write kills it.
 
 use std::io::{self, PipeReader, Read, Write};
 use std::os::fd::AsRawFd;
