@@ -73,12 +73,7 @@ where
 
     fn range_words(&self) -> String {
         match self.max {
-            Some(max) => format!(
-                " from {} to {}",
-                self.min,
-                self.amount(max)
-                    .trim_end_matches(&format!(" {}", plural(self.unit)))
-            ),
+            Some(max) => format!(" from {} to {max}", self.min),
             None => format!(", at least {}", self.min),
         }
     }

@@ -250,17 +250,26 @@ impl Header {
 }
 
 /// Reads until `buffer` is full or the input ends; returns the bytes read.
-pub(super) fn read_full(input: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(input: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
+    match read_up_to(input, buffer) {
+        (_, Some(err)) => Err(err),
+        (filled, None) => Ok(filled),
+    }
+}
+
+/// Reads until `buffer` is full, the input ends or a read fails; returns the bytes read and
+/// the failure (the bytes before a failure still count: a feed hands them on).
+pub(super) fn read_up_to(input: &mut dyn Read, buffer: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut filled = 0;
     while filled < buffer.len() {
         match input.read(&mut buffer[filled..]) {
             Ok(0) => break,
             Ok(read) => filled += read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
+            Err(err) => return (filled, Some(err)),
         }
     }
-    Ok(filled)
+    (filled, None)
 }
 
 #[cfg(test)]

@@ -70,13 +70,7 @@ pub fn compression_of(path: &std::path::Path) -> Option<&'static str> {
     }
     let mut head = [0u8; MAGIC_LEN];
     let mut file = std::fs::File::open(path).ok()?;
-    let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
+    let filled = super::classic::read_full(&mut file, &mut head).ok()?;
     Compression::detect(&head[..filled]).map(Compression::name)
 }
 

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 use std::thread::JoinHandle;
 
+use super::classic::read_up_to;
 use super::compression::{Compression, size};
 
 /// The stream's first bytes that the feed keeps for its opener: enough for any capture
@@ -169,7 +170,7 @@ fn pump(
         None => Box::new(counted),
     };
     let mut buffer = vec![0u8; CHUNK];
-    let (mut length, head_error) = fill(&mut plain, &mut buffer[..HEAD]);
+    let (mut length, head_error) = read_up_to(&mut plain, &mut buffer[..HEAD]);
     let mut written = 0u64;
     let head_failed = head_error.is_some();
     if let Some(err) = head_error {
@@ -219,21 +220,6 @@ impl Recorder {
 struct RawProgress {
     bytes: AtomicU64,
     ended: AtomicBool,
-}
-
-/// Reads until `buffer` is full, the stream ends or a read fails; returns the bytes read and
-/// the failure.
-fn fill(input: &mut dyn Read, buffer: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match input.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return (filled, Some(err)),
-        }
-    }
-    (filled, None)
 }
 
 /// A reader that counts the bytes it gives and notes its end.
